@@ -1,0 +1,89 @@
+// e2e helper: starts code-server with this extension loaded and opens the workbench in Chromium, as a person would.
+//   const workbench = await openWorkbench({ folder, env });   // ... workbench.page is a playwright-core Page
+//   await screenshot(workbench.page, 'stores-view');          // artifacts/stores-view.png
+//   await workbench.close();
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+
+export const repoRoot = resolve(__dirname, '..', '..', '..'); // out/test/e2e -> repository root
+export const artifactsDir = join(repoRoot, 'artifacts');
+
+interface CodeServer {
+  url: string;
+  port: number;
+  profile: { dir: string; workspaceDir: string };
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** The parts of scripts/vscode-server.mjs used here (an ES module, so loaded with import()). */
+interface VscodeServerModule {
+  startCodeServer(options: { env?: Record<string, string> }): Promise<CodeServer>;
+  workbenchUrl(server: CodeServer, options: { folder?: string }): string;
+  launchChromium(): Promise<Browser>;
+}
+
+function loadVscodeServer(): Promise<VscodeServerModule> {
+  return import(pathToFileURL(join(repoRoot, 'scripts', 'vscode-server.mjs')).href);
+}
+
+export interface Workbench {
+  page: Page;
+  url: string;
+  /** The folder the workbench opened (a fresh empty one unless `folder` was given). */
+  folder: string;
+  /** code-server's recent output, for failure messages. */
+  serverOutput(): string;
+  close(): Promise<void>;
+}
+
+export interface OpenWorkbenchOptions {
+  /** Folder to open; default a fresh empty folder. */
+  folder?: string;
+  /** Extra environment for code-server, which the extension host (and so the extension) inherits. */
+  env?: Record<string, string>;
+}
+
+export async function openWorkbench({ folder, env }: OpenWorkbenchOptions = {}): Promise<Workbench> {
+  const vscodeServer = await loadVscodeServer();
+  const server = await vscodeServer.startCodeServer({ env });
+  let browser: Browser | undefined;
+  try {
+    browser = await vscodeServer.launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const url = vscodeServer.workbenchUrl(server, { folder });
+    await page.goto(url);
+    // The workbench is usable once the activity bar has its items.
+    await page.locator('.activitybar .action-item').first().waitFor({ timeout: 60_000 });
+    const openedBrowser = browser;
+    return {
+      page,
+      url,
+      folder: folder ?? server.profile.workspaceDir,
+      serverOutput: () => server.output(),
+      async close() {
+        await openedBrowser.close();
+        await server.stop();
+      },
+    };
+  } catch (err) {
+    await browser?.close();
+    await server.stop();
+    throw err;
+  }
+}
+
+/** Clicks an activity-bar item (view container) by its title, e.g. 'KV Explorer'. */
+export async function openViewContainer(page: Page, title: string): Promise<void> {
+  await page.locator(`.activitybar .action-item a[aria-label^="${title}"]`).click();
+}
+
+/** Saves a PNG of what the user sees into artifacts/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(artifactsDir, { recursive: true });
+  const file = join(artifactsDir, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
