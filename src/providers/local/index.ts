@@ -1,0 +1,1 @@
+export { LocalStore, LOCAL_DATA_FILE, type LocalStoreOptions } from './localStore';
