@@ -27,8 +27,9 @@ export const CHROMIUM_ARGS = [
 const log = (msg) => process.stderr.write(`[vscode-server] ${msg}\n`);
 
 function run(cmd, args, cwd, { allowFailure = false } = {}) {
-  log(`${cwd === installDir ? '' : `(${cwd}) `}${cmd} ${args.join(' ')}`);
-  const result = spawnSync(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, npm_config_yes: 'true' } });
+  log(`(${cwd}) ${cmd} ${args.join(' ')}`);
+  const env = { ...process.env, npm_config_yes: 'true', DEBIAN_FRONTEND: 'noninteractive' };
+  const result = spawnSync(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'], env });
   if (result.status !== 0 && !allowFailure) throw new Error(`${cmd} ${args.join(' ')} failed with exit code ${result.status}`);
 }
 
@@ -149,24 +150,29 @@ export function freePort() {
   });
 }
 
-/** Fresh user-data and extensions folders so runs never see each other's state. */
+/** User-data, extensions and workspace folders under `dir` (created when missing), with quiet workbench settings. */
+export function profileIn(dir) {
+  const profile = { dir, userDataDir: join(dir, 'user-data'), extensionsDir: join(dir, 'extensions'), workspaceDir: join(dir, 'workspace') };
+  for (const d of [profile.userDataDir, profile.extensionsDir, profile.workspaceDir]) mkdirSync(d, { recursive: true });
+  const settingsFile = join(profile.userDataDir, 'User', 'settings.json');
+  if (!existsSync(settingsFile)) {
+    // No welcome page, trust prompt, telemetry or update checks.
+    mkdirSync(join(profile.userDataDir, 'User'), { recursive: true });
+    writeFileSync(settingsFile, JSON.stringify({
+      'workbench.startupEditor': 'none',
+      'security.workspace.trust.enabled': false,
+      'telemetry.telemetryLevel': 'off',
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
+      'workbench.tips.enabled': false,
+    }, null, 2));
+  }
+  return profile;
+}
+
+/** Fresh folders so runs never see each other's state; stop() removes them. */
 export function freshProfile() {
-  const dir = mkdtempSync(join(tmpdir(), 'kv-explorer-vscode-'));
-  const userDataDir = join(dir, 'user-data');
-  const extensionsDir = join(dir, 'extensions');
-  const workspaceDir = join(dir, 'workspace');
-  for (const d of [userDataDir, extensionsDir, workspaceDir]) mkdirSync(d);
-  // Quiet workbench: no welcome page, no trust prompt, no telemetry.
-  mkdirSync(join(userDataDir, 'User'), { recursive: true });
-  writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify({
-    'workbench.startupEditor': 'none',
-    'security.workspace.trust.enabled': false,
-    'telemetry.telemetryLevel': 'off',
-    'extensions.autoCheckUpdates': false,
-    'extensions.autoUpdate': false,
-    'workbench.tips.enabled': false,
-  }, null, 2));
-  return { dir, userDataDir, extensionsDir, workspaceDir };
+  return profileIn(mkdtempSync(join(tmpdir(), 'kv-explorer-vscode-')));
 }
 
 /**
