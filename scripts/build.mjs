@@ -1,7 +1,7 @@
 // Builds the extension bundle (dist/extension.js) and compiles src, test and bench to out/ for the test runners.
 // Usage: node scripts/build.mjs [--production] [--bundle-only]
 import * as esbuild from 'esbuild';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const production = process.argv.includes('--production');
@@ -9,6 +9,7 @@ const bundleOnly = process.argv.includes('--bundle-only');
 const root = new URL('..', import.meta.url).pathname;
 
 function tsFiles(dir) {
+  if (!existsSync(join(root, dir))) return []; // git keeps no empty folders: a fresh clone may lack bench/
   const out = [];
   for (const name of readdirSync(join(root, dir))) {
     const rel = join(dir, name);

@@ -69,6 +69,9 @@ function readCounts(countsFile, runFailed, what) {
   return { passed: counts.passed, failed: counts.failed };
 }
 
+/** A room that does not end by itself (a leaked server or timer keeps Node alive) is stopped after this long. */
+const ROOM_TIME_LIMIT_MS = Number(process.env.KV_TEST_ROOM_TIME_LIMIT_MS || 30 * 60_000);
+
 function runPlainMocha(files, { grep, timeout }) {
   const countsFile = newCountsFile();
   const args = [join(repoRoot, 'node_modules', 'mocha', 'bin', 'mocha.js'),
@@ -76,7 +79,9 @@ function runPlainMocha(files, { grep, timeout }) {
   if (grep) args.push('--grep', grep);
   const result = spawnSync(process.execPath, [...args, ...files], {
     cwd: repoRoot, stdio: 'inherit', env: { ...process.env, [COUNTS_FILE_ENV]: countsFile.path },
+    timeout: ROOM_TIME_LIMIT_MS, killSignal: 'SIGKILL',
   });
+  if (result.signal) console.log(`mocha was stopped (${result.signal}) after ${ROOM_TIME_LIMIT_MS / 1000} s: something kept it running`);
   return readCounts(countsFile, result.status !== 0, 'mocha');
 }
 
@@ -138,9 +143,10 @@ async function runIntegrationDesktop(grep) {
 async function runIntegrationInCodeServer(grep) {
   const countsFile = newCountsFile();
   const server = await startCodeServer({ env: extensionHostEnv(grep, countsFile) });
-  const browser = await launchChromium();
+  let browser;
   let exitCode;
   try {
+    browser = await launchChromium();
     const page = await browser.newPage();
     if (process.env.KV_TEST_VERBOSE) page.on('console', (msg) => console.log(`[workbench ${msg.type()}] ${msg.text()}`));
     let settle;
@@ -156,14 +162,16 @@ async function runIntegrationInCodeServer(grep) {
       else heldBack.push(`[workbench ${type}] ${text}`);
     });
     await page.exposeFunction('codeAutomationExit', (code) => settle(code));
+    page.on('crash', () => settle('the workbench page crashed'));
+    browser.on('disconnected', () => settle('Chromium went away'));
     await page.goto(workbenchUrl(server, { extensionTestsPath: join(outTest, 'integration', 'index.js') }));
-    const timer = setTimeout(() => settle('timeout'), INTEGRATION_TIMEOUT_MS);
+    const timer = setTimeout(() => settle(`VS Code did not finish the tests within ${INTEGRATION_TIMEOUT_MS / 1000} s`), INTEGRATION_TIMEOUT_MS);
     exitCode = await exited;
     clearTimeout(timer);
-    if (exitCode === 'timeout') console.log(`VS Code did not finish the tests within ${INTEGRATION_TIMEOUT_MS / 1000} s`);
+    if (typeof exitCode === 'string') console.log(exitCode);
     if (!testsStarted) console.log(`the tests module never started; workbench log:\n${heldBack.join('\n')}`);
   } finally {
-    await browser.close();
+    await browser?.close();
     await server.stop();
   }
   if (exitCode !== 0 && process.env.KV_TEST_VERBOSE) console.log(`code-server output:\n${server.output()}`);

@@ -1,12 +1,11 @@
 // Gets a real VS Code running on this machine: code-server (VS Code's server + browser workbench, from the npm
 // registry) plus Debian's Chromium. Used by `npm start`, the integration room and the e2e room.
-// Usage: node scripts/vscode-server.mjs install     (install only; idempotent)
-//        node scripts/vscode-server.mjs serve [PORT] (start code-server on 127.0.0.1 with this extension loaded)
+// Usage: node scripts/vscode-server.mjs install   (install only; idempotent; `npm start` serves it)
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync, copyFileSync, symlinkSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, copyFileSync, symlinkSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CODE_SERVER_VERSION = '4.100.3';
@@ -26,16 +25,31 @@ export const CHROMIUM_ARGS = [
 
 const log = (msg) => process.stderr.write(`[vscode-server] ${msg}\n`);
 
-function run(cmd, args, cwd, { allowFailure = false } = {}) {
-  log(`(${cwd}) ${cmd} ${args.join(' ')}`);
-  const env = { ...process.env, npm_config_yes: 'true', DEBIAN_FRONTEND: 'noninteractive' };
-  const result = spawnSync(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'], env });
-  if (result.status !== 0 && !allowFailure) throw new Error(`${cmd} ${args.join(' ')} failed with exit code ${result.status}`);
+let node20;
+/**
+ * code-server 4.100.3 is VS Code 1.100's server and runs on Node 20, as its native modules are built for it. npm
+ * scripts may put another `node` first on PATH (a dependency's node_modules/.bin/node), so look for Node 20 by
+ * version: KV_EXPLORER_NODE, the running node, then each `node` on PATH outside node_modules.
+ */
+export function codeServerNode() {
+  if (node20) return node20;
+  const onPathDirs = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir && !dir.split(sep).includes('node_modules'));
+  const candidates = [process.env.KV_EXPLORER_NODE, process.execPath, ...onPathDirs.map((dir) => join(dir, 'node')), '/usr/bin/node'];
+  for (const candidate of candidates) {
+    if (!candidate || !existsSync(candidate)) continue;
+    const version = spawnSync(candidate, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+    if (version.startsWith('20.')) return (node20 = candidate);
+  }
+  throw new Error(`code-server ${CODE_SERVER_VERSION} needs Node 20; none found. Set KV_EXPLORER_NODE to a Node 20 binary.`);
 }
 
-function hasNodeBinary(dir) {
-  if (!existsSync(dir)) return false;
-  return readdirSync(dir, { recursive: true }).some((name) => String(name).endsWith('.node'));
+function run(cmd, args, cwd, { allowFailure = false } = {}) {
+  log(`(${cwd}) ${cmd} ${args.join(' ')}`);
+  // npm and node-gyp run on Node 20 too, so what they build loads in code-server.
+  const PATH = [dirname(codeServerNode()), process.env.PATH].join(delimiter);
+  const env = { ...process.env, PATH, npm_config_yes: 'true', DEBIAN_FRONTEND: 'noninteractive' };
+  const result = spawnSync(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'], env });
+  if (result.status !== 0 && !allowFailure) throw new Error(`${cmd} ${args.join(' ')} failed with exit code ${result.status}`);
 }
 
 function requireBuilt(file) {
@@ -45,16 +59,16 @@ function requireBuilt(file) {
 /** Installs Debian packages as root when a tool is missing (a fresh Debian machine has none of them). */
 function aptInstall(packages) {
   if (process.getuid?.() !== 0) throw new Error(`missing ${packages.join(', ')}; install with: sudo apt-get install -y ${packages.join(' ')}`);
-  run('apt-get', ['update'], cacheDir);
-  run('apt-get', ['install', '-y', '--no-install-recommends', ...packages], cacheDir);
+  run('apt-get', ['update'], '/');
+  run('apt-get', ['install', '-y', '--no-install-recommends', ...packages], '/');
 }
 
 const onPath = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 
 export function ensureChromium() {
   if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
-  log(`no Chromium at ${CHROMIUM_PATH}; installing Debian's chromium`);
-  aptInstall(['chromium']);
+  log(`no Chromium at ${CHROMIUM_PATH}; installing Debian's chromium (and ripgrep, for workbench search)`);
+  aptInstall(onPath('rg') ? ['chromium'] : ['chromium', 'ripgrep']);
   if (!existsSync(CHROMIUM_PATH)) throw new Error(`Chromium still missing at ${CHROMIUM_PATH}`);
   return CHROMIUM_PATH;
 }
@@ -105,7 +119,7 @@ export async function ensureCodeServer() {
 
     const codeServer = join(stage, 'node_modules', 'code-server');
     run('npm', ['rebuild', ...npmFlags, 'argon2'], stage);
-    if (!hasNodeBinary(join(stage, 'node_modules', 'argon2'))) throw new Error('argon2 has no native binary after rebuild');
+    requireBuilt(join(stage, 'node_modules', 'argon2', 'lib', 'binding', 'napi-v3', 'argon2.node'));
 
     const vscodeDir = join(codeServer, 'lib', 'vscode');
     run('npm', ['install', '--omit=dev', '--ignore-scripts', ...npmFlags], vscodeDir);
@@ -131,11 +145,6 @@ export async function ensureCodeServer() {
     log(`code-server installed in ${Math.round((Date.now() - started) / 1000)} s`);
     return entryJs;
   });
-}
-
-export async function ensureAll() {
-  ensureChromium();
-  return ensureCodeServer();
 }
 
 /** A free TCP port on 127.0.0.1 (asked from the OS, so parallel runs do not collide). */
@@ -188,7 +197,7 @@ export async function startCodeServer({ port, env = {}, profile = freshProfile()
     '--user-data-dir', profile.userDataDir, '--extensions-dir', profile.extensionsDir,
     '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
   ];
-  const child = spawn(process.execPath, args, {
+  const child = spawn(codeServerNode(), args, {
     cwd: profile.dir,
     env: { ...process.env, ...env },
     stdio: ['ignore', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'],
