@@ -36,15 +36,20 @@ export const utf8KeyEncoder = {
 const HAS_EXPIRATION = 1;
 const HAS_METADATA = 2;
 
+/** A decoded per-key record. Plain keys (no expiration, no metadata) all share one frozen object. */
 export interface KeyRecord {
-  expiration?: number;
-  metadataJson?: string;
+  readonly expiration?: number;
+  readonly metadataJson?: string;
 }
 
-const PLAIN_RECORD = Buffer.from([0]);
+const PLAIN_RECORD_BYTES = Buffer.from([0]);
+const PLAIN_RECORD: KeyRecord = Object.freeze({});
+const doubleBytes = new Uint8Array(8);
+const doubleView = new DataView(doubleBytes.buffer);
+const utf8Decoder = new TextDecoder();
 
 export function encodeRecord(expiration: number | undefined, metadataJson: string | undefined): Buffer {
-  if (expiration === undefined && metadataJson === undefined) return PLAIN_RECORD;
+  if (expiration === undefined && metadataJson === undefined) return PLAIN_RECORD_BYTES;
   const metadataBytes = metadataJson === undefined ? 0 : Buffer.byteLength(metadataJson, 'utf8');
   const record = Buffer.allocUnsafe(1 + (expiration === undefined ? 0 : 8) + metadataBytes);
   let offset = 1;
@@ -62,16 +67,49 @@ export function encodeRecord(expiration: number | undefined, metadataJson: strin
   return record;
 }
 
-/** The expiration alone, without decoding metadata (for the expiry checks on every read). */
-export function recordExpiration(record: Uint8Array): number | undefined {
-  if ((record[0] & HAS_EXPIRATION) === 0) return undefined;
-  return Buffer.prototype.readDoubleBE.call(record, 1) as number;
+/** `size` is given when lmdb hands over its shared read buffer, whose length is not the record's. */
+export function decodeRecord(bytes: Uint8Array, size?: unknown): KeyRecord {
+  const flags = bytes[0];
+  if (flags === 0) return PLAIN_RECORD;
+  const end = typeof size === 'number' ? size : bytes.length;
+  let offset = 1;
+  let expiration: number | undefined;
+  if (flags & HAS_EXPIRATION) {
+    for (let i = 0; i < 8; i++) doubleBytes[i] = bytes[1 + i];
+    expiration = doubleView.getFloat64(0);
+    offset = 9;
+  }
+  if ((flags & HAS_METADATA) === 0) return { expiration };
+  return { expiration, metadataJson: utf8Decoder.decode(bytes.subarray(offset, end)) };
 }
 
-export function recordMetadataJson(record: Uint8Array): string | undefined {
-  if ((record[0] & HAS_METADATA) === 0) return undefined;
-  const start = (record[0] & HAS_EXPIRATION) === 0 ? 1 : 9;
-  return Buffer.prototype.toString.call(record, 'utf8', start, record.length);
+/**
+ * lmdb value encoder for the record table: records are read straight out of lmdb's shared buffer (no per-key Buffer copy, which is most of a listing's cost).
+ */
+export const recordEncoder = {
+  encode: (record: KeyRecord): Buffer => encodeRecord(record.expiration, record.metadataJson),
+  decode: decodeRecord,
+};
+
+/**
+ * A stored entry: [record length as u16 BE][record][value bytes]. The record is repeated in front of the
+ * value so `get` is a single lookup; the separate record table is what listings read.
+ */
+export function encodeEntry(record: Uint8Array, value: Uint8Array): Buffer {
+  const entry = Buffer.allocUnsafe(2 + record.length + value.byteLength);
+  entry.writeUInt16BE(record.length, 0);
+  entry.set(record, 2);
+  entry.set(value, 2 + record.length);
+  return entry;
+}
+
+/** The record and the value bytes (a view, not a copy) of a stored entry. */
+export function splitEntry(entry: Buffer): { record: Buffer; value: Uint8Array } {
+  const recordEnd = 2 + entry.readUInt16BE(0);
+  return {
+    record: entry.subarray(2, recordEnd),
+    value: new Uint8Array(entry.buffer, entry.byteOffset + recordEnd, entry.length - recordEnd),
+  };
 }
 
 /** Expiry index key: expiration as float64 BE (byte order = time order for positive numbers), then the stored key. */

@@ -42,15 +42,18 @@ import {
   cursorStart,
   decodeCursor,
   encodeCursor,
+  encodeEntry,
   encodeRecord,
   expiryIndexBound,
   expiryIndexKey,
   isNamespaceId,
   parseExpiryIndexKey,
-  recordExpiration,
-  recordMetadataJson,
+  decodeRecord,
+  recordEncoder,
+  splitEntry,
   utf8KeyEncoder,
   type CursorPosition,
+  type KeyRecord,
 } from './encoding';
 
 export interface LocalStoreOptions {
@@ -72,13 +75,15 @@ const FIRST_SWEEP_DELAY_MS = 2_000;
 
 interface NamespaceRecord {
   title: string;
+  /** Set while the namespace's keys are being removed; such a namespace is gone for every caller. */
+  deleting?: true;
 }
 
 interface PreparedPut {
   storedKey: string;
-  value: Uint8Array;
-  record: Buffer;
-  expiration?: number;
+  record: KeyRecord;
+  /** Record and value together (encodeEntry). */
+  entry: Buffer;
 }
 
 const CAPABILITIES: Capabilities = {
@@ -98,12 +103,15 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new KvError('cancelled', 'The operation was cancelled.');
 }
 
-function toKeyInfo(name: string, record: Uint8Array, expiration: number | undefined): KeyInfo {
+function toKeyInfo(name: string, record: KeyRecord): KeyInfo {
   const info: KeyInfo = { name };
-  if (expiration !== undefined) info.expiration = expiration;
-  const metadataJson = recordMetadataJson(record);
-  if (metadataJson !== undefined) info.metadata = JSON.parse(metadataJson);
+  if (record.expiration !== undefined) info.expiration = record.expiration;
+  if (record.metadataJson !== undefined) info.metadata = JSON.parse(record.metadataJson);
   return info;
+}
+
+function isExpired(record: KeyRecord | undefined, now: number): boolean {
+  return record?.expiration !== undefined && record.expiration <= now;
 }
 
 export class LocalStore implements KvStore {
@@ -120,14 +128,12 @@ export class LocalStore implements KvStore {
   private constructor(
     readonly directory: string,
     private readonly root: RootDatabase,
-    /** Namespace id → { title }. */
+    /** Namespace id → { title, deleting? }. */
     private readonly namespaces: Database<NamespaceRecord, string>,
-    /** Ids of deleted namespaces whose keys are still being removed (resumed after a crash). */
-    private readonly namespacePurges: Database<boolean, string>,
     /** namespaceId + key → small record (expiration, metadata). Listing reads only this. */
-    private readonly records: Database<Buffer, string>,
-    /** namespaceId + key → value bytes. */
-    private readonly values: Database<Buffer, string>,
+    private readonly records: Database<KeyRecord, string>,
+    /** namespaceId + key → record + value bytes, so `get` is one lookup. */
+    private readonly entries: Database<Buffer, string>,
     /** expiration + namespaceId + key → nothing; lets the sweep find due keys without scanning. */
     private readonly expiries: Database<Buffer, Buffer>,
     options: LocalStoreOptions,
@@ -142,14 +148,16 @@ export class LocalStore implements KvStore {
     // overlappingSync (lmdb's default off Windows): a write resolves once committed to the file, which survives
     // a process crash; the disk flush follows off the write lock. See docs/local-store.md.
     const root = open({ path: join(directory, LOCAL_DATA_FILE), maxDbs: 8 });
-    const binaryKeyed = { keyEncoder: utf8KeyEncoder, encoding: 'binary' as const };
+    // lmdb's typings list keyEncoder only for the root database; openDB honours it too.
+    const recordsOptions = { name: 'records', keyEncoder: utf8KeyEncoder, encoder: recordEncoder };
+    const entriesOptions = { name: 'entries', keyEncoder: utf8KeyEncoder, encoding: 'binary' as const };
+
     const store = new LocalStore(
       directory,
       root,
       root.openDB<NamespaceRecord, string>({ name: 'namespaces' }),
-      root.openDB<boolean, string>({ name: 'namespace-purges' }),
-      root.openDB<Buffer, string>({ name: 'records', ...binaryKeyed }),
-      root.openDB<Buffer, string>({ name: 'values', ...binaryKeyed }),
+      root.openDB<KeyRecord, string>(recordsOptions),
+      root.openDB<Buffer, string>(entriesOptions),
       root.openDB<Buffer, Buffer>({ name: 'expiries', keyEncoding: 'binary', encoding: 'binary' }),
       options,
     );
@@ -166,6 +174,7 @@ export class LocalStore implements KvStore {
     const start = options.cursor === undefined ? undefined : cursorStart(decodeCursor(options.cursor));
     const items: Namespace[] = [];
     for (const { key, value } of this.namespaces.getRange(start === undefined ? {} : { start })) {
+      if (value.deleting) continue;
       if (items.length === limit) {
         return { items, complete: false, cursor: encodeCursor({ after: items[items.length - 1].id }) };
       }
@@ -193,7 +202,7 @@ export class LocalStore implements KvStore {
     validateNamespaceTitle(LOCAL_LIMITS, title);
     const outcome = await this.root.transaction(() => {
       const current = isNamespaceId(namespaceId) ? this.namespaces.get(namespaceId) : undefined;
-      if (current === undefined) return 'missing';
+      if (current === undefined || current.deleting) return 'missing';
       if (current.title === title) return 'done';
       if (this.titleTaken(title)) return 'conflict';
       this.namespaces.putSync(namespaceId, { title });
@@ -205,15 +214,16 @@ export class LocalStore implements KvStore {
 
   async deleteNamespace(namespaceId: string): Promise<void> {
     this.checkOpen();
-    // The namespace disappears in one commit; its keys are removed after, in batches, from a durable to-do entry.
+    // The namespace disappears for every caller in one commit (marked deleting); its keys then go in batches,
+    // and a crash in between leaves the mark, from which the next sweep finishes the job.
     const existed = await this.root.transaction(() => {
-      if (!isNamespaceId(namespaceId) || !this.namespaces.doesExist(namespaceId)) return false;
-      this.namespaces.removeSync(namespaceId);
-      this.namespacePurges.putSync(namespaceId, true);
+      const current = isNamespaceId(namespaceId) ? this.namespaces.get(namespaceId) : undefined;
+      if (current === undefined || current.deleting) return false;
+      this.namespaces.putSync(namespaceId, { title: current.title, deleting: true });
       return true;
     });
     if (!existed) throw this.namespaceMissing(namespaceId);
-    await this.purgeNamespaceKeys(namespaceId);
+    await this.finishNamespaceDeletion(namespaceId);
   }
 
   // ---------------------------------------------------------------- keys
@@ -231,8 +241,7 @@ export class LocalStore implements KvStore {
     let complete = true;
     for (const { key, value } of this.records.getRange({ start: namespaceId + this.startPosition(prefix, options.cursor) })) {
       if (!key.startsWith(fullPrefix)) break;
-      const expiration = recordExpiration(value);
-      if (expiration !== undefined && expiration <= now) {
+      if (isExpired(value, now)) {
         expired.push(key);
         continue;
       }
@@ -240,7 +249,7 @@ export class LocalStore implements KvStore {
         complete = false;
         break;
       }
-      keys.push(toKeyInfo(key.slice(NAMESPACE_ID_LENGTH), value, expiration));
+      keys.push(toKeyInfo(key.slice(NAMESPACE_ID_LENGTH), value));
     }
     this.purgeLater(expired);
     if (complete) return { keys, complete };
@@ -251,22 +260,22 @@ export class LocalStore implements KvStore {
     this.checkOpen();
     throwIfAborted(options.signal);
     validateKey(LOCAL_LIMITS, key);
-    this.requireNamespace(namespaceId);
     const storedKey = namespaceId + key;
-    // getBinaryFast's buffer is reused by the next read, so the record is decoded before the value is read.
-    const record = this.records.getBinaryFast(storedKey);
-    if (record === undefined) return undefined;
-    const expiration = recordExpiration(record);
-    if (expiration !== undefined && expiration <= this.now()) {
+    const stored = this.entries.getBinary(storedKey);
+    if (stored === undefined) {
+      // Only a miss needs the namespace check: keys are only ever written under a live namespace.
+      this.requireNamespace(namespaceId);
+      return undefined;
+    }
+    const { record: recordBytes, value } = splitEntry(stored);
+    const record = decodeRecord(recordBytes);
+    if (isExpired(record, this.now())) {
       this.purgeLater([storedKey]);
       return undefined;
     }
-    const metadataJson = recordMetadataJson(record);
-    const value = this.values.getBinary(storedKey);
-    if (value === undefined) return undefined;
-    const entry: KvEntry = { value: new Uint8Array(value.buffer, value.byteOffset, value.byteLength) };
-    if (expiration !== undefined) entry.expiration = expiration;
-    if (metadataJson !== undefined) entry.metadata = JSON.parse(metadataJson);
+    const entry: KvEntry = { value };
+    if (record.expiration !== undefined) entry.expiration = record.expiration;
+    if (record.metadataJson !== undefined) entry.metadata = JSON.parse(record.metadataJson);
     return entry;
   }
 
@@ -277,10 +286,14 @@ export class LocalStore implements KvStore {
     const { bytes, metadataJson } = validatePut(LOCAL_LIMITS, key, value, options, now);
     this.requireNamespace(namespaceId);
     const expiration = options.expirationTtl !== undefined ? now + options.expirationTtl : options.expiration;
-    const put: PreparedPut = { storedKey: namespaceId + key, value: bytes, record: encodeRecord(expiration, metadataJson), expiration };
+    const put: PreparedPut = {
+      storedKey: namespaceId + key,
+      record: { expiration, metadataJson },
+      entry: encodeEntry(encodeRecord(expiration, metadataJson), bytes),
+    };
     // One commit per put: the promise resolves only once the value is in the file.
     const written = await this.root.transaction(() => {
-      if (!this.namespaces.doesExist(namespaceId)) return false;
+      if (!this.isLive(namespaceId)) return false;
       this.writeInTransaction(put);
       return true;
     });
@@ -312,7 +325,11 @@ export class LocalStore implements KvStore {
         const value = toBytes(entry.value);
         const expiration = entry.expirationTtl !== undefined ? now + entry.expirationTtl : entry.expiration;
         const metadataJson = entry.metadata === undefined ? undefined : JSON.stringify(entry.metadata);
-        batch.push({ storedKey: namespaceId + entry.key, value, record: encodeRecord(expiration, metadataJson), expiration });
+        batch.push({
+          storedKey: namespaceId + entry.key,
+          record: { expiration, metadataJson },
+          entry: encodeEntry(encodeRecord(expiration, metadataJson), value),
+        });
         batchBytes += value.byteLength;
       }
       const keysOf = (from: number, to: number) => entries.slice(from, to).map((entry) => entry.key);
@@ -374,9 +391,8 @@ export class LocalStore implements KvStore {
       position = undefined;
       for (const { key, value } of this.records.getRange({ start: rangeStart })) {
         if (!key.startsWith(fullPrefix)) break scan;
-        const expiration = recordExpiration(value);
         // An expired key is skipped; a later live key in the same folder still shows the folder.
-        if (expiration !== undefined && expiration <= now) {
+        if (isExpired(value, now)) {
           expired.push(key);
           continue;
         }
@@ -387,7 +403,7 @@ export class LocalStore implements KvStore {
         const slash = key.indexOf(SEPARATOR, folderStart);
         if (slash === -1) {
           const name = key.slice(NAMESPACE_ID_LENGTH);
-          items.push({ type: 'key', name: name.slice(prefix.length), key: toKeyInfo(name, value, expiration) });
+          items.push({ type: 'key', name: name.slice(prefix.length), key: toKeyInfo(name, value) });
           last = { after: name };
           continue;
         }
@@ -407,7 +423,9 @@ export class LocalStore implements KvStore {
   /** Removes every expired key (and any deleted namespace's leftover keys) now. Returns how many expired keys went. */
   async purgeExpired(): Promise<number> {
     this.checkOpen();
-    for (const namespaceId of this.namespacePurges.getKeys()) await this.purgeNamespaceKeys(namespaceId);
+    const unfinished: string[] = [];
+    for (const { key, value } of this.namespaces.getRange({})) if (value.deleting) unfinished.push(key);
+    for (const namespaceId of unfinished) await this.finishNamespaceDeletion(namespaceId);
     let purged = 0;
     for (;;) {
       const now = this.now();
@@ -420,11 +438,10 @@ export class LocalStore implements KvStore {
         let removed = 0;
         for (const indexKey of due) {
           const { expiration, storedKey } = parseExpiryIndexKey(indexKey);
-          const record = this.records.getBinaryFast(storedKey);
-          const current = record === undefined ? undefined : recordExpiration(record);
+          const current = this.records.get(storedKey)?.expiration;
           if (current === expiration && expiration <= now) {
             this.records.removeSync(storedKey);
-            this.values.removeSync(storedKey);
+            this.entries.removeSync(storedKey);
             removed++;
           }
           // Stale index entries (the key was rewritten or deleted) go too.
@@ -448,26 +465,26 @@ export class LocalStore implements KvStore {
 
   /** Inside a write transaction: replaces a key's record and value and keeps the expiry index in step. */
   private writeInTransaction(put: PreparedPut): void {
-    const old = this.records.getBinaryFast(put.storedKey);
-    const oldExpiration = old === undefined ? undefined : recordExpiration(old);
-    if (oldExpiration !== undefined && oldExpiration !== put.expiration) {
+    const oldExpiration = this.records.get(put.storedKey)?.expiration;
+    const expiration = put.record.expiration;
+    if (oldExpiration !== undefined && oldExpiration !== expiration) {
       this.expiries.removeSync(expiryIndexKey(oldExpiration, put.storedKey));
     }
     this.records.putSync(put.storedKey, put.record);
-    this.values.putSync(put.storedKey, put.value as Buffer);
-    if (put.expiration !== undefined && put.expiration !== oldExpiration) {
-      this.expiries.putSync(expiryIndexKey(put.expiration, put.storedKey), EMPTY);
+    this.entries.putSync(put.storedKey, put.entry);
+    if (expiration !== undefined && expiration !== oldExpiration) {
+      this.expiries.putSync(expiryIndexKey(expiration, put.storedKey), EMPTY);
     }
   }
 
   /** Inside a write transaction: removes a key, its value and its expiry index entry. */
   private removeInTransaction(storedKey: string): void {
-    const old = this.records.getBinaryFast(storedKey);
+    const old = this.records.get(storedKey);
     if (old === undefined) return;
-    const oldExpiration = recordExpiration(old);
+    const oldExpiration = old.expiration;
     if (oldExpiration !== undefined) this.expiries.removeSync(expiryIndexKey(oldExpiration, storedKey));
     this.records.removeSync(storedKey);
-    this.values.removeSync(storedKey);
+    this.entries.removeSync(storedKey);
   }
 
   /**
@@ -493,7 +510,7 @@ export class LocalStore implements KvStore {
     let outcome: boolean;
     try {
       outcome = await this.root.transaction(() => {
-        if (!this.namespaces.doesExist(namespaceId)) return false;
+        if (!this.isLive(namespaceId)) return false;
         write();
         return true;
       });
@@ -516,19 +533,26 @@ export class LocalStore implements KvStore {
     return compareUtf8(start, prefix) < 0 ? prefix : start;
   }
 
-  private async purgeNamespaceKeys(namespaceId: string): Promise<void> {
-    for (;;) {
-      const batch: string[] = [];
-      for (const storedKey of this.records.getKeys({ start: namespaceId, limit: BULK_BATCH_KEYS })) {
+  /** Removes a namespace marked deleting: its keys in batches, then (once none is left) the namespace itself. */
+  private async finishNamespaceDeletion(namespaceId: string): Promise<void> {
+    const keysUnder = (limit: number): string[] => {
+      const found: string[] = [];
+      for (const storedKey of this.records.getKeys({ start: namespaceId, limit })) {
         if (!storedKey.startsWith(namespaceId)) break;
-        batch.push(storedKey);
+        found.push(storedKey);
       }
-      if (batch.length === 0) break;
-      await this.root.transaction(() => {
+      return found;
+    };
+    for (;;) {
+      const batch = keysUnder(BULK_BATCH_KEYS);
+      const finished = await this.root.transaction(() => {
         for (const storedKey of batch) this.removeInTransaction(storedKey);
+        if (batch.length === BULK_BATCH_KEYS || keysUnder(1).length > 0) return false;
+        this.namespaces.removeSync(namespaceId);
+        return true;
       });
+      if (finished) return;
     }
-    await this.root.transaction(() => this.namespacePurges.removeSync(namespaceId));
   }
 
   /** Removes keys a read found expired, in the background; re-checked inside the transaction. */
@@ -538,9 +562,7 @@ export class LocalStore implements KvStore {
       this.root.transaction(() => {
         const now = this.now();
         for (const storedKey of storedKeys) {
-          const record = this.records.getBinaryFast(storedKey);
-          const expiration = record === undefined ? undefined : recordExpiration(record);
-          if (expiration !== undefined && expiration <= now) this.removeInTransaction(storedKey);
+          if (isExpired(this.records.get(storedKey), now)) this.removeInTransaction(storedKey);
         }
       }),
     );
@@ -564,12 +586,17 @@ export class LocalStore implements KvStore {
   }
 
   private titleTaken(title: string): boolean {
-    for (const { value } of this.namespaces.getRange({})) if (value.title === title) return true;
+    for (const { value } of this.namespaces.getRange({})) if (value.title === title && !value.deleting) return true;
     return false;
   }
 
+  private isLive(namespaceId: string): boolean {
+    const record = this.namespaces.get(namespaceId);
+    return record !== undefined && !record.deleting;
+  }
+
   private requireNamespace(namespaceId: string): void {
-    if (!isNamespaceId(namespaceId) || !this.namespaces.doesExist(namespaceId)) throw this.namespaceMissing(namespaceId);
+    if (!isNamespaceId(namespaceId) || !this.isLive(namespaceId)) throw this.namespaceMissing(namespaceId);
   }
 
   private namespaceMissing(namespaceId: string): KvError {
