@@ -1,0 +1,40 @@
+// Turns a connection into its KvStore. The only module that knows which provider class serves which kind.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { KvError } from '../core/errors';
+import type { Logger } from '../core/log';
+import type { KvStore } from '../core/store';
+import { LOCAL_DATA_FILE, LocalStore } from '../providers/local';
+import type { Connection } from './connections';
+
+export interface StoreDependencies {
+  /** The connection's credential from SecretStorage (absent for authType 'none'). */
+  secret?: string;
+  /** Directory of the local store (local connections only). */
+  localPath?: string;
+  logger: Logger;
+}
+
+/** The namespace a brand-new local store starts with, so a first-time user sees something to open. */
+export const FIRST_LOCAL_NAMESPACE_TITLE = 'default';
+
+async function openLocalStore(directory: string, logger: Logger): Promise<KvStore> {
+  const brandNew = !existsSync(join(directory, LOCAL_DATA_FILE));
+  const store = await LocalStore.open(directory, { logger });
+  if (brandNew) {
+    const { items } = await store.listNamespaces({ limit: 1 });
+    if (items.length === 0) await store.createNamespace(FIRST_LOCAL_NAMESPACE_TITLE);
+    logger.log('info', `Created the local store in ${directory}.`);
+  }
+  return store;
+}
+
+export async function createStore(connection: Connection, dependencies: StoreDependencies): Promise<KvStore> {
+  switch (connection.kind) {
+    case 'local':
+      if (!dependencies.localPath) throw new KvError('invalid', 'The local store has no directory.');
+      return openLocalStore(dependencies.localPath, dependencies.logger);
+    default:
+      throw new KvError('unavailable', `${connection.kind} connections are not supported by this build.`);
+  }
+}
