@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { format } from 'node:util';
 import { join } from 'node:path';
-import { repoRoot, startCodeServer, launchChromium, workbenchUrl, freshProfile } from './vscode-server.mjs';
+import { ensureChromium, ensureCodeServer, freshProfile, launchChromium, repoRoot, startCodeServer, workbenchUrl } from './vscode-server.mjs';
 
 const ROOMS = ['unit', 'reliability', 'integration', 'e2e'];
 const COUNTS_FILE_ENV = 'KV_TEST_COUNTS_FILE'; // read by test/support/count-reporter.ts
@@ -103,8 +103,12 @@ async function runRoom(room, grep) {
     return { passed: 0, failed: 0 };
   }
   if (room === 'unit' || room === 'reliability') return runPlainMocha(files, { grep, timeout: 20_000 });
+  if (room === 'integration' && process.env.VSCODE_EXECUTABLE_PATH) return runIntegrationDesktop(grep);
+  // Install before mocha starts, so a first install does not eat the tests' time.
+  ensureChromium();
+  await ensureCodeServer();
   if (room === 'e2e') return runPlainMocha(files, { grep, timeout: 180_000 });
-  return process.env.VSCODE_EXECUTABLE_PATH ? runIntegrationDesktop(grep) : runIntegrationInCodeServer(grep);
+  return runIntegrationInCodeServer(grep);
 }
 
 /** Environment the tests module (test/integration/index.ts) reads inside the extension host. */

@@ -14,7 +14,8 @@ export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 /** Ignored cache folder; KV_EXPLORER_CACHE lets a fresh clone reuse another checkout's install. */
 export const cacheDir = resolve(process.env.KV_EXPLORER_CACHE || join(repoRoot, '.cache'));
 const installDir = join(cacheDir, `code-server-${CODE_SERVER_VERSION}`);
-const entryJs = join(installDir, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+/** code-server's CLI; run it with codeServerNode(). */
+export const entryJs = join(installDir, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
 const doneMarker = join(installDir, '.installed');
 
 /** Flags for Chromium inside containers and without network (no sandbox as root, no background traffic). */
@@ -231,7 +232,14 @@ export async function startCodeServer({ port, env = {}, profile = freshProfile()
         await exited;
         clearTimeout(timer);
       }
-      if (!keepProfile) rmSync(profile.dir, { recursive: true, force: true });
+      // The extension host may still be flushing into the profile for a moment after the server exits.
+      if (!keepProfile) {
+        try {
+          rmSync(profile.dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+        } catch (err) {
+          log(`could not remove ${profile.dir}: ${err.message}`);
+        }
+      }
     },
   };
 }

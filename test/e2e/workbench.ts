@@ -18,14 +18,18 @@ interface CodeServer {
   stop(): Promise<void>;
 }
 
-/** The parts of scripts/vscode-server.mjs used here (an ES module, so loaded with import()). */
-interface VscodeServerModule {
+/** The parts of scripts/vscode-server.mjs used by e2e tests (an ES module, so loaded with import()). */
+export interface VscodeServerModule {
   startCodeServer(options: { env?: Record<string, string> }): Promise<CodeServer>;
   workbenchUrl(server: CodeServer, options: { folder?: string }): string;
   launchChromium(): Promise<Browser>;
+  /** Installs code-server when needed; resolves to its CLI script. */
+  ensureCodeServer(): Promise<string>;
+  /** The Node 20 binary that runs code-server and its extension host. */
+  codeServerNode(): string;
 }
 
-function loadVscodeServer(): Promise<VscodeServerModule> {
+export function loadVscodeServer(): Promise<VscodeServerModule> {
   return import(pathToFileURL(join(repoRoot, 'scripts', 'vscode-server.mjs')).href);
 }
 
