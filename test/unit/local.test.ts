@@ -370,5 +370,36 @@ describe('LocalStore', function () {
       assert.deepEqual(page.items.map((item) => `${item.type}:${item.name}`), ['key:a', 'folder:big', 'key:big0']);
       assert.equal(page.complete, true);
     });
+
+    it('reads a number of index entries proportional to the children, not to the keys below them', async () => {
+      const entries = [];
+      for (let folder = 0; folder < 5; folder++) {
+        for (let i = 0; i < 2000; i++) entries.push({ key: `f${folder}/sub${i % 10}/${i}`, value: 'v' });
+      }
+      entries.push({ key: 'loose1', value: 'v' }, { key: 'loose2', value: 'v' });
+      await store.bulkPut(ns, entries);
+      // White-box on purpose: the property under test is how much of the ordered index children() touches.
+      const records = (store as unknown as { records: { getRange: (options: object) => Iterable<unknown> } }).records;
+      const getRange = records.getRange;
+      let read = 0;
+      records.getRange = function (options: object) {
+        const range = getRange.call(this, options);
+        return (function* () {
+          for (const entry of range) {
+            read++;
+            yield entry;
+          }
+        })();
+      };
+      try {
+        assert.equal((await store.children(ns, '')).items.length, 7);
+        assert.ok(read <= 7 + 5, `children('') read ${read} index entries for 7 children over 10,002 keys`);
+        read = 0;
+        assert.equal((await store.children(ns, 'f3/')).items.length, 10);
+        assert.ok(read <= 10 + 10, `children('f3/') read ${read} index entries for 10 children over 2,000 keys`);
+      } finally {
+        records.getRange = getRange;
+      }
+    });
   });
 });
