@@ -110,6 +110,10 @@ describe('LocalStore', function () {
       await rejectsWith(store.renameNamespace(missing, 'x'), 'not-found');
       await rejectsWith(store.deleteNamespace(missing), 'not-found');
       await rejectsWith(store.get('not-an-id', 'a'), 'not-found');
+      await store.put(ns, 'secret', 'v');
+      // The id and the key are stored back to back; a shifted split must not reach the key.
+      await rejectsWith(store.get(ns.slice(0, 31), ns.slice(31) + 'secret'), 'not-found');
+      await rejectsWith(store.list(ns.slice(0, 31), { prefix: ns.slice(31) }), 'not-found');
     });
 
     it('deleting a namespace removes its keys and leaves other namespaces alone', async () => {

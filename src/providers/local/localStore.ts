@@ -260,6 +260,8 @@ export class LocalStore implements KvStore {
     this.checkOpen();
     throwIfAborted(options.signal);
     validateKey(LOCAL_LIMITS, key);
+    // A shorter id could reach into another namespace's keys (id and key are stored back to back).
+    if (namespaceId.length !== NAMESPACE_ID_LENGTH) throw this.namespaceMissing(namespaceId);
     const storedKey = namespaceId + key;
     const stored = this.entries.getBinary(storedKey);
     if (stored === undefined) {
