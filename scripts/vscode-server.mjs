@@ -61,7 +61,7 @@ function requireBuilt(file) {
 function aptInstall(packages) {
   if (process.getuid?.() !== 0) throw new Error(`missing ${packages.join(', ')}; install with: sudo apt-get install -y ${packages.join(' ')}`);
   run('apt-get', ['update'], '/');
-  run('apt-get', ['install', '-y', '--no-install-recommends', ...packages], '/');
+  run('apt-get', ['install', '-y', ...packages], '/'); // with recommends: Chromium's fonts
 }
 
 const onPath = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
