@@ -14,7 +14,7 @@
 
 import { Agent, type Dispatcher } from 'undici';
 import { KvError } from '../../core/errors';
-import { redact, silentLogger, type Logger } from '../../core/log';
+import { redact, silentLogger, type Logger, type LogLevel } from '../../core/log';
 import {
   DEFAULT_RETRY_POLICY,
   cancelledError,
@@ -189,6 +189,13 @@ export function redactUrl(url: URL): string {
 
 const SECRET_HEADERS = /^(authorization|proxy-authorization|x-auth-key|x-auth-email|cookie|x-api-key)$/i;
 
+/** Values of credential headers, with and without their scheme word, to redact wherever they appear. */
+function secretValues(headers: Record<string, string> | undefined): string[] {
+  return Object.entries(headers ?? {})
+    .filter(([name]) => SECRET_HEADERS.test(name))
+    .flatMap(([, value]) => [value, value.replace(/^(bearer|basic)\s+/i, '')]);
+}
+
 function flattenHeaders(headers: Dispatcher.ResponseData['headers']): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
@@ -218,9 +225,7 @@ export class RestClient {
     this.baseUrl = parseBaseUrl(options.baseUrl);
     this.provider = options.provider ?? this.baseUrl.host;
     this.headers = { ...options.headers };
-    this.secrets = Object.entries(this.headers)
-      .filter(([name]) => SECRET_HEADERS.test(name))
-      .flatMap(([, value]) => [value, value.replace(/^(bearer|basic)\s+/i, '')]);
+    this.secrets = secretValues(this.headers);
     this.logger = options.logger ?? silentLogger;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
@@ -277,14 +282,16 @@ export class RestClient {
       body = JSON.stringify(request.json);
       headers['content-type'] ??= 'application/json';
     }
-    const target = `${request.method} ${redactUrl(url)}`;
-    return retryLoop((attempt) => this.attempt(request, url, headers, body, retryable, attempt, target), {
+    const secrets = [...this.secrets, ...secretValues(request.headers)];
+    const log = (level: LogLevel, message: string): void => this.logger.log(level, redact(message, secrets));
+    const target = redact(`${request.method} ${redactUrl(url)}`, secrets);
+    return retryLoop((attempt) => this.attempt(request, url, headers, body, retryable, attempt, target, log), {
       policy: this.policy,
       clock: this.clock,
       random: this.random,
       signal: request.signal,
       onRetry: ({ attempt, delayMs, reason }) =>
-        this.log('warn', `${this.provider} ${target}: ${reason} (attempt ${attempt}); retrying in ${delayMs} ms`),
+        log('warn', `${this.provider} ${target}: ${reason} (attempt ${attempt}); retrying in ${delayMs} ms`),
     });
   }
 
@@ -296,6 +303,7 @@ export class RestClient {
     retryable: boolean,
     attempt: number,
     target: string,
+    log: (level: LogLevel, message: string) => void,
   ): Promise<AttemptOutcome<RestResponse>> {
     const release = await this.semaphore.acquire(request.signal);
     const startedAt = this.clock.now();
@@ -315,21 +323,21 @@ export class RestClient {
       const retryAfterMs = parseRetryAfter(responseHeaders['retry-after'], this.clock.now());
       const result = new RestResponse(response.statusCode, responseHeaders, bytes, attempt, retryAfterMs, `${this.provider} ${target}`);
       const ms = this.clock.now() - startedAt;
-      this.log(result.ok ? 'debug' : 'info', `${this.provider} ${target} → ${result.status} in ${ms} ms (attempt ${attempt})`);
+      log(result.ok ? 'debug' : 'info', `${this.provider} ${target} → ${result.status} in ${ms} ms (attempt ${attempt})`);
       if (retryable && isRetryableStatus(result.status)) {
         return { kind: 'retry-result', value: result, retryAfterMs, reason: `HTTP ${result.status}` };
       }
       return { kind: 'done', value: result };
     } catch (error) {
       if (request.signal?.aborted) {
-        this.log('info', `${this.provider} ${target}: cancelled (attempt ${attempt})`);
+        log('info', `${this.provider} ${target}: cancelled (attempt ${attempt})`);
         throw cancelledError(request.signal);
       }
       if (error instanceof KvError) throw error;
       const code = errorCode(error);
       const reason = readableNetworkError(error);
       const ms = this.clock.now() - startedAt;
-      this.log('warn', `${this.provider} ${target}: ${reason} after ${ms} ms (attempt ${attempt})`);
+      log('warn', `${this.provider} ${target}: ${reason} after ${ms} ms (attempt ${attempt})`);
       const unavailable = new KvError('unavailable', `${this.provider} ${target} failed: ${reason} (after ${attempt} attempt${attempt === 1 ? '' : 's'}).`, {
         cause: error,
       });
@@ -339,9 +347,5 @@ export class RestClient {
     } finally {
       release();
     }
-  }
-
-  private log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
-    this.logger.log(level, redact(message, this.secrets));
   }
 }
