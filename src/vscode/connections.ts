@@ -6,13 +6,9 @@ import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import { describeError, invalid, KvError } from '../core/errors';
 import type { KvStore } from '../core/store';
-import {
-  readWranglerDevTarget,
-  WRANGLER_CONFIG_FILE_NAMES,
-  WRANGLER_EXPLORER_API_PATH,
-} from '../core/wranglerConfig';
+import { readWranglerDevTarget, WRANGLER_CONFIG_FILE_NAMES } from '../core/wranglerConfig';
 import type { ExtensionLog } from './log';
-import { createStore } from './storeFactory';
+import { createStore, wranglerDevApiRoot } from './storeFactory';
 
 export type ConnectionKind = 'local' | 'cloudflare' | 'wrangler-dev' | 'telnyx';
 
@@ -123,7 +119,7 @@ function isStoredConfig(value: unknown): value is ConnectionConfig {
 
 /** The explorer API probe URL of a wrangler dev origin such as http://127.0.0.1:8787. */
 export function wranglerExplorerNamespacesUrl(origin: string): string {
-  return `${origin.replace(/\/+$/, '')}${WRANGLER_EXPLORER_API_PATH}/storage/kv/namespaces`;
+  return `${wranglerDevApiRoot(origin)}/storage/kv/namespaces`;
 }
 
 interface CachedStore {
@@ -332,11 +328,7 @@ export class ConnectionManager implements vscode.Disposable {
 
   private async runDetection(): Promise<void> {
     const candidates = new Map<number, string | undefined>();
-    const pattern = `**/{${WRANGLER_CONFIG_FILE_NAMES.join(',')}}`;
-    const files = vscode.workspace.workspaceFolders?.length
-      ? await vscode.workspace.findFiles(pattern, '**/{node_modules,.git,.wrangler}/**', 50)
-      : [];
-    for (const file of files) {
+    for (const file of await this.wranglerConfigFiles()) {
       try {
         const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(file));
         const target = readWranglerDevTarget(file.path, text);
@@ -375,6 +367,33 @@ export class ConnectionManager implements vscode.Disposable {
       this.log.log('info', `wrangler dev detection: ${found.length ? found.map((c) => c.baseUrl).join(', ') : 'none running'}.`);
       this.changeEmitter.fire({ ids: changed });
     }
+  }
+
+  /** Wrangler configs at each workspace folder's root, plus nested ones (monorepos) that a file search finds. */
+  private async wranglerConfigFiles(): Promise<vscode.Uri[]> {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    const found = new Map<string, vscode.Uri>();
+    for (const folder of folders) {
+      for (const name of WRANGLER_CONFIG_FILE_NAMES) {
+        const uri = vscode.Uri.joinPath(folder.uri, name);
+        try {
+          await vscode.workspace.fs.stat(uri);
+          found.set(uri.toString(), uri);
+        } catch {
+          // not there
+        }
+      }
+    }
+    if (folders.length > 0) {
+      try {
+        const pattern = `**/{${WRANGLER_CONFIG_FILE_NAMES.join(',')}}`;
+        for (const uri of await vscode.workspace.findFiles(pattern, '**/{node_modules,.git,.wrangler}/**', 50)) found.set(uri.toString(), uri);
+      } catch (error) {
+        // Without a search backend only the roots are looked at.
+        this.log.log('debug', `Searching the workspace for wrangler configs failed: ${describeError(error)}`);
+      }
+    }
+    return [...found.values()];
   }
 
   private async answersExplorerApi(origin: string): Promise<boolean> {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { KvError } from '../core/errors';
 import type { Logger } from '../core/log';
 import type { KvStore } from '../core/store';
+import { WRANGLER_EXPLORER_API_PATH } from '../core/wranglerConfig';
+import { CLOUDFLARE_API_BASE_URL, CloudflareStore, type CloudflareAuth } from '../providers/cloudflare';
 import { LOCAL_DATA_FILE, LocalStore } from '../providers/local';
 import type { Connection } from './connections';
 
@@ -29,11 +31,34 @@ async function openLocalStore(directory: string, logger: Logger): Promise<KvStor
   return store;
 }
 
+function cloudflareAuth(connection: Connection, secret: string | undefined): CloudflareAuth {
+  if (!secret) throw new KvError('unauthorized', `No credentials are stored for "${connection.name}".`);
+  if (connection.authType === 'global-api-key') return { email: connection.email ?? '', key: secret };
+  return { token: secret };
+}
+
+/** wrangler dev's explorer API root, from the dev server's origin (a URL that already names the API is kept). */
+export function wranglerDevApiRoot(origin: string): string {
+  const trimmed = origin.replace(/\/+$/, '');
+  return trimmed.endsWith(WRANGLER_EXPLORER_API_PATH) ? trimmed : trimmed + WRANGLER_EXPLORER_API_PATH;
+}
+
 export async function createStore(connection: Connection, dependencies: StoreDependencies): Promise<KvStore> {
   switch (connection.kind) {
     case 'local':
       if (!dependencies.localPath) throw new KvError('invalid', 'The local store has no directory.');
       return openLocalStore(dependencies.localPath, dependencies.logger);
+    case 'cloudflare':
+      return new CloudflareStore({
+        baseUrl: connection.baseUrl ?? CLOUDFLARE_API_BASE_URL,
+        accountId: connection.accountId,
+        auth: cloudflareAuth(connection, dependencies.secret),
+        target: 'cloudflare',
+        logger: dependencies.logger,
+      });
+    case 'wrangler-dev':
+      if (!connection.baseUrl) throw new KvError('invalid', `"${connection.name}" has no URL.`);
+      return new CloudflareStore({ baseUrl: wranglerDevApiRoot(connection.baseUrl), target: 'wrangler-dev', logger: dependencies.logger });
     default:
       throw new KvError('unavailable', `${connection.kind} connections are not supported by this build.`);
   }

@@ -30,6 +30,8 @@ const FILTERS_STATE_KEY = 'kvExplorer.namespaceFilters';
 /** Label for an empty key segment or folder name (a key ending in '/', `a//b`, a leading '/'). */
 export const EMPTY_NAME_LABEL = '(empty)';
 export const DEFAULT_PAGE_SIZE = 200;
+/** Namespace list pages read per load; beyond that, "Load more…" appears. */
+const NAMESPACE_PAGES_AT_ONCE = 10;
 
 /** The document URI of a key's value (the kv: file system); it drives the file icon and the click to open. */
 export type KeyUriFactory = (connectionId: string, namespaceId: string, key: string) => vscode.Uri;
@@ -124,6 +126,18 @@ function isContainer(node: TreeNode): node is ContainerNode {
 }
 
 const nodeId = (...parts: string[]) => JSON.stringify(parts);
+
+/** Escapes Markdown syntax. (MarkdownString.appendText also turns spaces into &nbsp;, so hovers could not wrap.) */
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, '\\$&');
+}
+
+/** An inline code span that can hold any text: its fence is longer than any run of backticks inside. */
+function inlineCode(text: string): string {
+  const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longestRun + 1);
+  return `${fence} ${text} ${fence}`;
+}
 const displayName = (name: string) => (name === '' ? EMPTY_NAME_LABEL : name);
 
 /** "42s", "12m", "5h 12m", "3d 4h": how long until `expiration` (seconds since the epoch). */
@@ -137,6 +151,11 @@ export function formatRemaining(expiration: number, nowSeconds = Date.now() / 10
   if (hours < 48) return minutes % 60 ? `${hours}h ${minutes % 60}m` : `${hours}h`;
   const days = Math.floor(hours / 24);
   return hours % 24 ? `${days}d ${hours % 24}h` : `${days}d`;
+}
+
+/** "expires in 3h 20m", or "expired" for a key the provider still lists after its time. */
+export function expiryPhrase(expiration: number, nowSeconds = Date.now() / 1000): string {
+  return expiration <= nowSeconds ? 'expired' : `expires in ${formatRemaining(expiration, nowSeconds)}`;
 }
 
 export class StoresTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
@@ -389,8 +408,15 @@ export class StoresTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     cursor: string | undefined,
   ): Promise<{ items: ItemNode[]; cursor?: string; complete: boolean }> {
     if (node.type === 'connection') {
-      const page = await store.listNamespaces({ cursor });
-      const items = page.items.map((namespace): NamespaceNode => ({
+      // Namespaces are few: read up to a few pages at once and show them by title.
+      const namespaces: Namespace[] = [];
+      let page: { items: Namespace[]; cursor?: string; complete: boolean } = { items: [], cursor, complete: false };
+      for (let pages = 0; pages < NAMESPACE_PAGES_AT_ONCE && !page.complete && (pages === 0 || page.cursor); pages++) {
+        page = await store.listNamespaces({ cursor: page.cursor });
+        namespaces.push(...page.items);
+      }
+      namespaces.sort((a, b) => a.title.localeCompare(b.title) || a.id.localeCompare(b.id));
+      const items = namespaces.map((namespace): NamespaceNode => ({
         type: 'namespace',
         id: nodeId('namespace', node.connection.id, namespace.id),
         parent: node,
@@ -494,35 +520,32 @@ export class StoresTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     );
     item.id = node.id;
     item.contextValue = `connection.${connection.kind}${connection.origin === 'detected' ? '.detected' : ''}`;
-    const tooltip = new vscode.MarkdownString();
-    tooltip.appendMarkdown('**').appendText(connection.name).appendMarkdown('**\n\n');
+    const tooltip = [`**${escapeMarkdown(connection.name)}**`];
     switch (connection.kind) {
-      case 'local': {
-        const path = this.connections.localStorePath();
+      case 'local':
         item.iconPath = new vscode.ThemeIcon('database');
         item.description = 'on this machine';
-        tooltip.appendText('Embedded store on this machine, in ').appendMarkdown('`').appendText(path).appendMarkdown('`');
+        tooltip.push(`Embedded store on this machine, in ${inlineCode(this.connections.localStorePath())}`);
         break;
-      }
       case 'cloudflare':
         item.iconPath = new vscode.ThemeIcon('cloud');
         item.description = `Cloudflare · ${connection.accountId ?? ''}`.trim();
-        tooltip.appendText(`Cloudflare account ${connection.accountId ?? ''}`);
+        tooltip.push(`Cloudflare account ${inlineCode(connection.accountId ?? '')}`);
         break;
       case 'telnyx':
         item.iconPath = new vscode.ThemeIcon('globe');
         item.description = 'Telnyx';
-        tooltip.appendText('Telnyx KV');
+        tooltip.push('Telnyx KV');
         break;
       case 'wrangler-dev':
         item.iconPath = new vscode.ThemeIcon('server-process');
         item.description = connection.baseUrl?.replace(/^https?:\/\//, '');
-        tooltip.appendText(`wrangler dev's local KV at ${connection.baseUrl ?? ''}`);
-        if (connection.origin === 'detected') tooltip.appendText(' (found through the workspace\'s wrangler config)');
+        tooltip.push(`wrangler dev's local KV at ${inlineCode(connection.baseUrl ?? '')}`);
+        if (connection.origin === 'detected') tooltip.push("Found through the workspace's wrangler config.");
         break;
     }
-    if (connection.baseUrl && connection.kind !== 'wrangler-dev') tooltip.appendText(`\n\nAPI: ${connection.baseUrl}`);
-    item.tooltip = tooltip;
+    if (connection.baseUrl && connection.kind !== 'wrangler-dev') tooltip.push(`API: ${inlineCode(connection.baseUrl)}`);
+    item.tooltip = new vscode.MarkdownString(tooltip.join('\n\n'));
     return item;
   }
 
@@ -538,12 +561,10 @@ export class StoresTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     if (notReady) description.push(notReady === 'provisioning' ? 'provisioning…' : notReady);
     if (filter) description.push(`prefix: ${filter}`);
     item.description = description.join(' · ');
-    const tooltip = new vscode.MarkdownString();
-    tooltip.appendMarkdown('**').appendText(namespace.title).appendMarkdown('**\n\n');
-    tooltip.appendText('ID: ').appendMarkdown('`').appendText(namespace.id).appendMarkdown('`');
-    if (notReady) tooltip.appendText(`\n\nStatus: ${notReady}`);
-    if (filter) tooltip.appendText(`\n\nShowing only keys that start with "${filter}"`);
-    item.tooltip = tooltip;
+    const tooltip = [`**${escapeMarkdown(namespace.title)}**`, `ID: ${inlineCode(namespace.id)}`];
+    if (notReady) tooltip.push(`Status: ${notReady}`);
+    if (filter) tooltip.push(`Showing only keys that start with ${inlineCode(filter)}`);
+    item.tooltip = new vscode.MarkdownString(tooltip.join('\n\n'));
     return item;
   }
 
@@ -573,19 +594,19 @@ export class StoresTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     }
     const description: string[] = [];
     if (node.name === '') description.push('empty name');
-    if (key.expiration !== undefined) description.push(`⏱ ${formatRemaining(key.expiration)}`);
+    if (key.expiration !== undefined) description.push(expiryPhrase(key.expiration));
     item.description = description.join(' · ');
     const tooltip = new vscode.MarkdownString();
     tooltip.appendMarkdown('**Key**\n\n');
     tooltip.appendCodeblock(key.name, 'text');
     if (key.expiration !== undefined) {
       const date = new Date(key.expiration * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
-      tooltip.appendText(`Expires ${date} (${formatRemaining(key.expiration)} left)\n\n`);
+      tooltip.appendMarkdown(`Expires ${date} (${expiryPhrase(key.expiration)})\n\n`);
     } else {
-      tooltip.appendText('Never expires\n\n');
+      tooltip.appendMarkdown('Never expires\n\n');
     }
-    if (key.sizeBytes !== undefined) tooltip.appendText(`Size: ${key.sizeBytes} bytes\n\n`);
-    if (key.updatedAt !== undefined) tooltip.appendText(`Updated: ${key.updatedAt}\n\n`);
+    if (key.sizeBytes !== undefined) tooltip.appendMarkdown(`Size: ${key.sizeBytes} bytes\n\n`);
+    if (key.updatedAt !== undefined) tooltip.appendMarkdown(`Updated: ${escapeMarkdown(key.updatedAt)}\n\n`);
     if (key.metadata !== undefined) {
       tooltip.appendMarkdown('**Metadata**\n\n');
       tooltip.appendCodeblock(JSON.stringify(key.metadata, null, 2), 'json');
