@@ -187,6 +187,8 @@ class CloudflareDialect implements Dialect {
     const r = this.router;
     r.add('GET', '/client/v4/user/tokens/verify', async () => this.verifyToken());
     r.add('GET', '/client/v4/accounts/:account/tokens/verify', async () => this.verifyToken());
+    // wrangler reads the user after a failed call, to explain the failure.
+    r.add('GET', '/client/v4/user', async () => this.user());
     r.add('GET', '/client/v4/accounts', async (q) => this.listAccounts(q));
     r.add('GET', '/client/v4/memberships', async (q) => this.listMemberships(q));
 
@@ -290,6 +292,11 @@ class CloudflareDialect implements Dialect {
     // A stable id derived from the token, never the token itself.
     const id = createHash('sha256').update(this.options.token ?? '').digest('hex').slice(0, 32);
     return success({ id, status: 'active' }, undefined, [{ code: 10000, message: 'This API Token is valid and active', type: null }]);
+  }
+
+  private user(): Reply {
+    const id = createHash('sha256').update(`user:${this.options.accountId}`).digest('hex').slice(0, 32);
+    return success({ id, email: this.options.email ?? 'local@kv-explorer.invalid', suspended: false, two_factor_authentication_enabled: false });
   }
 
   private account(): { id: string; name: string; type: string; settings: Record<string, unknown>; created_on: string } {

@@ -115,12 +115,14 @@ describe('Cloudflare-dialect server', function () {
       expectError(await api('GET', '/user/tokens/verify', { auth: false, headers: { authorization: 'Bearer wrong' } }), 401, 1000);
     });
 
-    it('lists the account and the membership', async () => {
+    it('lists the account, the membership and the user', async () => {
       const accounts = await api('GET', '/accounts');
       assert.deepEqual(accounts.json.result.map((account: { id: string }) => account.id), ['acc']);
       assert.equal(accounts.json.result_info.total_count, 1);
       const memberships = await api('GET', '/memberships');
       assert.equal(memberships.json.result[0].account.id, 'acc');
+      assert.equal((await api('GET', '/user')).json.result.email, 'me@example.com');
+      expectError(await api('GET', '/user', { auth: false, headers: { authorization: 'Bearer wrong' } }), 403, 10000);
     });
   });
 
