@@ -52,8 +52,12 @@ describe('KvStore contract against the Cloudflare-dialect server (target cloudfl
     backend = await startBackend({ enforceWriteRate: true });
   });
   after(async () => {
-    assert.equal(backend.server.requests.entries.filter((entry) => entry.status === 429).length, 0, 'no write ran into the per-key rate limit');
-    await backend.close();
+    try {
+      const limited = backend.server.requests.entries.filter((entry) => entry.status === 429).map((entry) => `${entry.method} ${entry.url}`);
+      assert.deepEqual(limited, [], 'no write ran into the per-key rate limit');
+    } finally {
+      await backend.close();
+    }
   });
 
   runStoreContract(

@@ -259,7 +259,7 @@ describe('KeyWriteSpacer (per-key write spacing)', () => {
     assert.equal(clock.sleeps.length, 0);
   });
 
-  it('keeps a later write behind an earlier one that is still running (no overtaking)', async () => {
+  it('keeps a later write behind an earlier one that is still running, and spaces it from its finish', async () => {
     const clock = new FakeClock(0);
     const spacer = new KeyWriteSpacer(1000, clock);
     const order: string[] = [];
@@ -269,9 +269,11 @@ describe('KeyWriteSpacer (per-key write spacing)', () => {
     await clock.advance(5000);
     assert.deepEqual(order, []);
     finishFirst();
-    await flush();
+    await clock.advance(999);
+    assert.deepEqual(order, ['first done'], 'the interval counts from when the first write finished');
+    await clock.advance(1);
     await Promise.all([first, second]);
-    assert.deepEqual(order, ['first done', 'second at 5000']);
+    assert.deepEqual(order, ['first done', 'second at 6000']);
   });
 
   it('a cancelled waiter rejects as cancelled and the queue behind it moves on', async () => {

@@ -156,6 +156,9 @@ describe('CloudflareStore (wrangler-dev) against Miniflare explorer API', functi
       [store.deleteNamespace(NAMESPACE), 'capability.namespaceDelete'],
       [store.put(NAMESPACE, 'keep', 'after', { expirationTtl: 3600 }), 'expiration.unsupported'],
       [store.bulkPut(NAMESPACE, [{ key: 'keep', value: 'after', expiration: Math.floor(Date.now() / 1000) + 3600 }]), 'expiration.unsupported'],
+      // The explorer would store these values but silently drop metadata that is not truthy.
+      [store.put(NAMESPACE, 'keep', 'after', { metadata: 0 }), 'metadata.falsy'],
+      [store.bulkPut(NAMESPACE, [{ key: 'keep', value: 'after', metadata: false }]), 'metadata.falsy'],
     ];
     for (const [work, rule] of refusals) {
       await assert.rejects(work, (error: unknown) => error instanceof KvError && error.kind === 'invalid' && error.rule === rule, rule);

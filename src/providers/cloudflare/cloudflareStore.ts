@@ -287,6 +287,7 @@ export class CloudflareStore implements KvStore {
   async put(namespaceId: string, key: string, value: KvValue, options: PutOptions = {}): Promise<void> {
     const { bytes, metadataJson } = validatePut(this.limits, key, value, options);
     this.requireExpirationSupport(options);
+    this.requireKeepableMetadata(options.metadata);
     const response = await this.send({
       method: 'PUT',
       path: this.valuePath(namespaceId, key),
@@ -314,7 +315,10 @@ export class CloudflareStore implements KvStore {
 
   async bulkPut(namespaceId: string, entries: BulkPutEntry[], options: BulkOptions = {}): Promise<BulkResult> {
     validateBulkPut(this.limits, entries);
-    for (const entry of entries) this.requireExpirationSupport(entry);
+    for (const entry of entries) {
+      this.requireExpirationSupport(entry);
+      this.requireKeepableMetadata(entry.metadata);
+    }
     // The same key twice: the last entry wins, as if written one after the other; batches run concurrently.
     const latest = [...new Map(entries.map((entry) => [entry.key, entry])).values()];
     if (!this.capabilities.bulkWrite) {
@@ -467,6 +471,8 @@ export class CloudflareStore implements KvStore {
   private async requestJson<T>(operation: string, request: RestRequest): Promise<CloudflareEnvelope<T>> {
     const response = await this.send(request);
     if (!response.ok) throw cloudflareError(this.provider, operation, response);
+    // Some compatible servers answer a write or delete with an empty body; that is a success without a result.
+    if (response.body.byteLength === 0) return { success: true, result: null as T };
     const envelope = response.json<CloudflareEnvelope<T>>();
     if (envelope?.success === false) throw cloudflareError(this.provider, operation, response);
     return envelope;
@@ -609,6 +615,18 @@ export class CloudflareStore implements KvStore {
     throw invalid(
       `capability.${capability}`,
       `${this.provider} cannot ${what} over its API; its namespaces are the kv_namespaces bindings in the wrangler configuration.`,
+    );
+  }
+
+  /**
+   * Miniflare's explorer keeps metadata only when it is truthy (`metadata && …`): false, 0, "" or null would be
+   * dropped without a word, so they are refused instead.
+   */
+  private requireKeepableMetadata(metadata: unknown): void {
+    if (this.kind !== 'wrangler-dev' || metadata === undefined || metadata) return;
+    throw invalid(
+      'metadata.falsy',
+      `${this.provider}'s API drops metadata that is ${JSON.stringify(metadata)}; use an object such as {"value": ${JSON.stringify(metadata)}}, or no metadata.`,
     );
   }
 

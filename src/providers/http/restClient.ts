@@ -323,7 +323,8 @@ export class RestClient {
       const retryAfterMs = parseRetryAfter(responseHeaders['retry-after'], this.clock.now());
       const result = new RestResponse(response.statusCode, responseHeaders, bytes, attempt, retryAfterMs, `${this.provider} ${target}`);
       const ms = this.clock.now() - startedAt;
-      log(result.ok ? 'debug' : 'info', `${this.provider} ${target} → ${result.status} in ${ms} ms (attempt ${attempt})`);
+      // A 404 is an everyday answer (a missing key), not news.
+      log(result.ok || result.status === 404 ? 'debug' : 'info', `${this.provider} ${target} → ${result.status} in ${ms} ms (attempt ${attempt})`);
       if (retryable && isRetryableStatus(result.status)) {
         return { kind: 'retry-result', value: result, retryAfterMs, reason: `HTTP ${result.status}` };
       }

@@ -1,14 +1,16 @@
 // At most one write per interval to the same key (Cloudflare allows 1 write per second per key).
 // Writes of one key run one after another, in call order, each starting at least `intervalMs` after the
-// previous one started; so rapid saves of one key are spaced out instead of fired into a 429, and a later
-// save can never overtake an earlier one that is still being retried.
+// previous one FINISHED; so rapid saves of one key are spaced out instead of fired into a 429, and a later
+// save can never overtake an earlier one that is still being retried. Counting from the finish rather than the
+// start keeps the gap the server sees at least `intervalMs` even when the earlier request was slow to arrive.
 
 import { cancelledError, systemClock, type Clock } from '../../core/retry';
 
 interface KeyState {
   /** Settles when the last queued write of this key has finished. */
   tail: Promise<void>;
-  lastStartMs: number;
+  /** When the last write of this key finished. */
+  lastWriteMs: number;
   /** Writes queued or running. */
   active: number;
 }
@@ -38,7 +40,7 @@ export class KeyWriteSpacer {
     if (this.keys.size > PRUNE_THRESHOLD) this.prune();
     let state = this.keys.get(key);
     if (!state) {
-      state = { tail: Promise.resolve(), lastStartMs: Number.NEGATIVE_INFINITY, active: 0 };
+      state = { tail: Promise.resolve(), lastWriteMs: Number.NEGATIVE_INFINITY, active: 0 };
       this.keys.set(key, state);
     }
     const keyState = state;
@@ -48,22 +50,22 @@ export class KeyWriteSpacer {
     keyState.tail = previous.then(() => done);
     keyState.active++;
     let finished = false;
-    const finish = (): void => {
+    const finish = (wrote: boolean): void => {
       if (finished) return;
       finished = true;
+      if (wrote) keyState.lastWriteMs = this.clock.now();
       keyState.active--;
       markDone();
     };
     try {
       await untilSettledOrAborted(previous, signal);
-      const waitMs = keyState.lastStartMs + this.intervalMs - this.clock.now();
+      const waitMs = keyState.lastWriteMs + this.intervalMs - this.clock.now();
       if (waitMs > 0) await this.clock.sleep(waitMs, signal);
-      keyState.lastStartMs = this.clock.now();
     } catch (error) {
-      finish();
+      finish(false); // cancelled while waiting: nothing was written
       throw error;
     }
-    return finish;
+    return () => finish(true);
   }
 
   /** Runs `write` in its slot for `key`. */
@@ -79,7 +81,7 @@ export class KeyWriteSpacer {
   private prune(): void {
     const now = this.clock.now();
     for (const [key, state] of this.keys) {
-      if (state.active === 0 && now - state.lastStartMs >= this.intervalMs) this.keys.delete(key);
+      if (state.active === 0 && now - state.lastWriteMs >= this.intervalMs) this.keys.delete(key);
     }
   }
 }
