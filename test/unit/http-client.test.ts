@@ -239,6 +239,17 @@ describe('RestClient against a loopback server', function () {
     assert.equal(server.seen.length, 2);
   });
 
+  it('retries after a body that stalls past the body timeout', async () => {
+    const stall: Behaviour = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '10' });
+      res.write('part'); // and never the rest
+    };
+    server.then(stall, ok('whole body'));
+    const response = await client({ timeouts: { bodyMs: 300 } }).request({ method: 'GET', path: '/x' });
+    assert.equal(response.text(), 'whole body');
+    assert.equal(server.seen.length, 2);
+  });
+
   it('reports a timeout on every attempt as unavailable, naming the timeout', async () => {
     server.then(hang);
     const error = await rejectsKind(client({ timeouts: { headersMs: 150 }, retry: { maxAttempts: 2 } }).request({ method: 'GET', path: '/x' }), 'unavailable');

@@ -196,6 +196,12 @@ function secretValues(headers: Record<string, string> | undefined): string[] {
     .flatMap(([, value]) => [value, value.replace(/^(bearer|basic)\s+/i, '')]);
 }
 
+function lowerCaseNames(headers: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
+  return out;
+}
+
 function flattenHeaders(headers: Dispatcher.ResponseData['headers']): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
@@ -269,14 +275,10 @@ export class RestClient {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
-  /** Redacts every credential this client knows of, for messages built by providers. */
-  redact(text: string): string {
-    return redact(text, this.secrets);
-  }
-
   private async send(request: RestRequest, url: URL): Promise<RestResponse> {
     const retryable = request.idempotent ?? IDEMPOTENT_METHODS.has(request.method);
-    const headers: Record<string, string> = { ...this.headers, ...request.headers };
+    // Lower-case names, so a request's header replaces the client's instead of being sent beside it.
+    const headers: Record<string, string> = { ...lowerCaseNames(this.headers), ...lowerCaseNames(request.headers) };
     let body: Uint8Array | string | undefined = request.body;
     if (request.json !== undefined) {
       body = JSON.stringify(request.json);
