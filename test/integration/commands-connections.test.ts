@@ -1,0 +1,242 @@
+// Connection commands in a real VS Code, against the project's Cloudflare-dialect server on 127.0.0.1 and a real
+// Miniflare for wrangler dev: credentials are verified before anything is saved, land in SecretStorage and
+// nowhere else (settings, global state, workspace state, the log, the profile on disk), and are deleted on removal.
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Miniflare } from 'miniflare';
+import * as vscode from 'vscode';
+import { LocalStore } from '../../src/providers/local';
+import { startCloudflareServer, type CloudflareServer } from '../../src/server';
+import type { KvExplorerApi } from '../../src/vscode/api';
+import type { Connection } from '../../src/vscode/connections';
+import { activateApi, CF_ACCOUNT, CF_TOKEN, RecordingPrompter, rejectsWith, run } from './commandsSupport';
+
+const GLOBAL_KEY = 'global-api-key-0c8d7e6f5a4b3c2d1e0f';
+const EMAIL = 'owner@example.com';
+
+/** The extension's ExtensionContext (a private field of the connection manager: tests look, they do not touch). */
+function contextOf(api: KvExplorerApi): vscode.ExtensionContext {
+  return (api.connections as unknown as { context: vscode.ExtensionContext }).context;
+}
+
+/** Every file under `dir` whose bytes contain `needle`, and how many files were read. */
+function filesContaining(dir: string, needle: string): { found: string[]; scanned: number } {
+  const found: string[] = [];
+  let scanned = 0;
+  const walk = (current: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(current);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const path = join(current, name);
+      let stat;
+      try {
+        stat = statSync(path);
+      } catch {
+        continue;
+      }
+      if (stat.isDirectory()) walk(path);
+      else if (stat.isFile() && stat.size < 64 * 1024 * 1024) {
+        scanned++;
+        if (readFileSync(path).includes(needle)) found.push(path);
+      }
+    }
+  };
+  walk(dir);
+  return { found, scanned };
+}
+
+/** Asserts the secret is in SecretStorage for this connection and in none of the other places a value could end up. */
+async function assertOnlyInSecretStorage(api: KvExplorerApi, connection: Connection, secret: string): Promise<void> {
+  const context = contextOf(api);
+  assert.equal(await context.secrets.get(`kvExplorer.connection.${connection.id}`), secret, 'the secret is in SecretStorage');
+  for (const [name, memento] of [['globalState', context.globalState], ['workspaceState', context.workspaceState]] as const) {
+    for (const key of memento.keys()) {
+      assert.ok(!JSON.stringify(memento.get(key) ?? null).includes(secret), `${name}["${key}"] holds no secret`);
+    }
+  }
+  const settings = vscode.workspace.getConfiguration('kvExplorer');
+  assert.ok(!JSON.stringify(settings).includes(secret), 'the kvExplorer settings hold no secret');
+  assert.ok(!api.log.recentLines().join('\n').includes(secret), 'the log holds no secret');
+  assert.ok(!JSON.stringify(api.connections.list()).includes(secret), 'the connection list holds no secret');
+  // On disk: the whole profile (settings.json, state, logs including the output channel) and the workspace.
+  const userDataDir = dirname(dirname(dirname(context.globalStorageUri.fsPath)));
+  const places = [userDataDir, ...(vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri.fsPath)];
+  const profile = filesContaining(userDataDir, secret);
+  assert.ok(profile.scanned > 0, `the profile at ${userDataDir} has files to look at`);
+  for (const place of places) assert.deepEqual(filesContaining(place, secret).found, [], `no file under ${place} holds the secret`);
+}
+
+describe('commands: connections', function () {
+  this.timeout(60_000);
+  let api: KvExplorerApi;
+  let dir: string;
+  let backing: LocalStore;
+  let server: CloudflareServer;
+  const added: string[] = [];
+
+  before(async () => {
+    api = await activateApi();
+    dir = mkdtempSync(join(tmpdir(), 'kv-commands-conn-'));
+    backing = await LocalStore.open(dir, { sweepIntervalMs: 0 });
+    await backing.createNamespace('SESSIONS');
+    server = await startCloudflareServer({ store: backing, token: CF_TOKEN, email: EMAIL, apiKey: GLOBAL_KEY, accountId: CF_ACCOUNT });
+  });
+
+  afterEach(async () => {
+    for (const id of added.splice(0)) await api.connections.removeConnection(id).catch(() => undefined);
+    for (const name of ['CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_ACCOUNT_ID', 'CLOUDFLARE_API_BASE_URL']) delete process.env[name];
+  });
+
+  after(async () => {
+    await server?.close();
+    await backing?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('adds a Cloudflare connection from a pasted token: verified, account picked, token only in SecretStorage', async () => {
+    const prompter = new RecordingPrompter({ method: 'api-token', token: CF_TOKEN, account: CF_ACCOUNT, name: 'Shop' });
+    const connection = await run<Connection>('addCloudflareConnection', undefined, { baseUrl: server.baseUrl, prompter });
+    added.push(connection.id);
+    assert.equal(connection.kind, 'cloudflare');
+    assert.equal(connection.accountId, CF_ACCOUNT);
+    assert.equal(connection.authType, 'api-token');
+    assert.equal(connection.baseUrl, server.baseUrl);
+    assert.equal(prompter.request<{ password?: boolean }>('token').password, true, 'the token is typed into a password box');
+    const accountChoices = prompter.request<{ items: { label: string; id?: string }[] }>('account').items;
+    assert.deepEqual(accountChoices.map((item) => item.id ?? item.label), [CF_ACCOUNT, 'Enter an account id…']);
+    assert.equal(prompter.request<{ value?: string }>('name').value, 'KV Explorer local account', 'the account name is suggested');
+    const paths = server.requests.entries.map((entry) => entry.url);
+    assert.ok(paths.some((path) => path.endsWith('/user/tokens/verify')), 'the token was verified');
+    assert.ok(paths.some((path) => path.includes(`/accounts/${CF_ACCOUNT}/storage/kv/namespaces`)), 'KV access was checked before saving');
+    const namespaces = await (await api.storeFor(connection.id)).listNamespaces();
+    assert.deepEqual(namespaces.items.map((namespace) => namespace.title), ['SESSIONS']);
+    await assertOnlyInSecretStorage(api, connection, CF_TOKEN);
+  });
+
+  it('refuses a token the server does not accept, and saves nothing', async () => {
+    const before = api.connections.list().length;
+    await rejectsWith(run('addCloudflareConnection', undefined, { baseUrl: server.baseUrl, method: 'api-token', token: 'wrong-token-123456', accountId: CF_ACCOUNT }), {
+      kind: 'unauthorized',
+    });
+    assert.equal(api.connections.list().length, before);
+    assert.ok(!api.log.recentLines().join('\n').includes('wrong-token-123456'), 'a rejected token is not logged either');
+  });
+
+  it('checks what is typed, with the same rules as the input box', async () => {
+    await rejectsWith(run('addCloudflareConnection', undefined, { baseUrl: server.baseUrl, method: 'api-token', token: 'has space' }), {
+      rule: 'prompt.token',
+      message: /no spaces/,
+    });
+    await rejectsWith(run('addCloudflareConnection', undefined, { baseUrl: 'ftp://127.0.0.1:1', method: 'api-token', token: 'x' }), { rule: 'connection.baseUrl' });
+    await rejectsWith(run('addCloudflareConnection', undefined, { baseUrl: server.baseUrl }), { rule: 'prompt.unanswered', message: /"method"/ });
+  });
+
+  it('offers the environment\'s CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID first, honouring CLOUDFLARE_API_BASE_URL', async () => {
+    process.env.CLOUDFLARE_API_TOKEN = CF_TOKEN;
+    process.env.CLOUDFLARE_ACCOUNT_ID = CF_ACCOUNT;
+    process.env.CLOUDFLARE_API_BASE_URL = server.baseUrl;
+    const prompter = new RecordingPrompter({ method: 'environment', name: 'From env' });
+    const connection = await run<Connection>('addCloudflareConnection', undefined, { prompter });
+    added.push(connection.id);
+    const methods = prompter.request<{ items: { id?: string }[] }>('method').items.map((item) => item.id);
+    assert.deepEqual(methods, ['environment', 'api-token', 'global-api-key'], 'the environment comes first');
+    assert.equal(connection.baseUrl, server.baseUrl);
+    assert.equal(connection.accountId, CF_ACCOUNT);
+    assert.ok(!prompter.asked.some((question) => question.id === 'token' || question.id === 'account'), 'nothing else is asked');
+    await assertOnlyInSecretStorage(api, connection, CF_TOKEN);
+  });
+
+  it('accepts an email and global API key, verified by listing the accounts', async () => {
+    const connection = await run<Connection>('addCloudflareConnection', undefined, {
+      baseUrl: server.baseUrl,
+      method: 'global-api-key',
+      email: EMAIL,
+      apiKey: GLOBAL_KEY,
+      account: CF_ACCOUNT,
+      name: 'Global',
+    });
+    added.push(connection.id);
+    assert.equal(connection.authType, 'global-api-key');
+    assert.equal(connection.email, EMAIL);
+    assert.deepEqual((await (await api.storeFor(connection.id)).listNamespaces()).items.map((n) => n.title), ['SESSIONS']);
+    await assertOnlyInSecretStorage(api, connection, GLOBAL_KEY);
+  });
+
+  it('edits a connection: rename, replace the token (verified first), change the account (checked, undone on failure)', async () => {
+    const connection = await run<Connection>('addCloudflareConnection', undefined, {
+      baseUrl: server.baseUrl, method: 'api-token', token: CF_TOKEN, account: CF_ACCOUNT, name: 'Before',
+    });
+    added.push(connection.id);
+    const target = { connectionId: connection.id };
+    const renamed = await run<Connection>('editConnection', target, { field: 'name', name: 'After' });
+    assert.equal(renamed.name, 'After');
+    assert.equal(api.connections.get(connection.id)?.name, 'After');
+
+    await rejectsWith(run('editConnection', target, { field: 'credentials', secret: 'not-the-token-999' }), { kind: 'unauthorized' });
+    assert.equal(await contextOf(api).secrets.get(`kvExplorer.connection.${connection.id}`), CF_TOKEN, 'a refused token replaces nothing');
+
+    await rejectsWith(run('editConnection', target, { field: 'accountId', accountId: 'other-account' }), { kind: 'unauthorized' });
+    assert.equal(api.connections.get(connection.id)?.accountId, CF_ACCOUNT, 'an account the token cannot use is undone');
+
+    await rejectsWith(run('editConnection', { connectionId: 'local' }, { field: 'name', name: 'x' }), { rule: 'connection.builtin' });
+  });
+
+  it('removes a connection after a modal confirmation, deleting its secret', async () => {
+    const connection = await run<Connection>('addCloudflareConnection', undefined, {
+      baseUrl: server.baseUrl, method: 'api-token', token: CF_TOKEN, account: CF_ACCOUNT, name: 'To remove',
+    });
+    added.push(connection.id);
+    const prompter = new RecordingPrompter({ confirm: false });
+    assert.equal(await run('removeConnection', { connectionId: connection.id }, { prompter }), false);
+    assert.ok(api.connections.get(connection.id), 'not removed without a yes');
+    assert.match(prompter.request<{ message: string; detail: string }>('confirm').detail, /credentials are deleted/);
+
+    assert.equal(await run('removeConnection', undefined, { connection: 'To remove', confirm: true }), true, 'picked by name from the palette');
+    assert.equal(api.connections.get(connection.id), undefined);
+    assert.equal(await api.connections.hasSecret(connection.id), false, 'its secret is gone');
+  });
+
+  describe('wrangler dev', () => {
+    let miniflare: Miniflare | undefined;
+    let url: string;
+
+    before(async function () {
+      this.timeout(60_000);
+      miniflare = new Miniflare({
+        modules: true,
+        script: 'export default { fetch() { return new Response("ok"); } }',
+        kvNamespaces: ['CACHE'],
+        unsafeLocalExplorer: true,
+        host: '127.0.0.1',
+        port: 0,
+      });
+      url = (await miniflare.ready).origin;
+    });
+
+    after(async () => {
+      await miniflare?.dispose();
+    });
+
+    it('connects to a wrangler dev server by URL after checking that it answers', async () => {
+      const connection = await run<Connection>('connectWranglerDev', undefined, { server: 'url', url, name: 'Dev' });
+      added.push(connection.id);
+      assert.equal(connection.kind, 'wrangler-dev');
+      assert.equal(connection.baseUrl, url);
+      const store = await api.storeFor(connection.id);
+      assert.deepEqual((await store.listNamespaces()).items.map((namespace) => namespace.id), ['CACHE']);
+      assert.equal(await api.connections.hasSecret(connection.id), false, 'wrangler dev needs no secret');
+    });
+
+    it('refuses a URL where no wrangler dev answers', async () => {
+      await rejectsWith(run('connectWranglerDev', undefined, { server: 'url', url: 'http://127.0.0.1:9', name: 'Nothing' }), {
+        message: /does not answer as wrangler dev/,
+      });
+    });
+  });
+});
