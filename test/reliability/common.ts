@@ -1,6 +1,7 @@
 // What the reliability cases share: the size switch, a seeded PRNG, a bounded wrapper around forked children,
 // and a byte-exact snapshot of a namespace. Not a test file (no `.test.ts`), so mocha only loads it through imports.
 import { fork, type ChildProcess } from 'node:child_process';
+import * as diagnostics from 'node:diagnostics_channel';
 import type { KvStore } from '../../src/core/store';
 import { seededRandom } from '../../src/server/faults';
 
@@ -109,4 +110,46 @@ export async function snapshotNamespace(store: KvStore, namespaceId: string): Pr
     cursor = page.cursor;
   }
   throw new Error('listing did not complete within 10,000 pages');
+}
+
+/**
+ * Every HTTP request and connection attempt this process makes while watching, seen through undici's and Node's
+ * diagnostics channels (so it covers requests that never reach a server, and hosts no test server owns).
+ */
+export class NetworkWatch {
+  /** `METHOD origin/path` of each request undici created. */
+  readonly requests: string[] = [];
+  /** `host:port` of each connection undici tried to open. */
+  readonly connects: string[] = [];
+  /** Sockets Node's `net` created for outgoing connections, whoever asked. */
+  sockets = 0;
+  private readonly onRequest = (message: unknown): void => {
+    const request = (message as { request: { method: string; origin: string; path: string } }).request;
+    this.requests.push(`${request.method} ${request.origin}${request.path}`);
+  };
+  private readonly onConnect = (message: unknown): void => {
+    const params = (message as { connectParams: { hostname: string; port: string } }).connectParams;
+    this.connects.push(`${params.hostname}:${params.port}`);
+  };
+  private readonly onSocket = (): void => {
+    this.sockets++;
+  };
+
+  constructor() {
+    diagnostics.subscribe('undici:request:create', this.onRequest);
+    diagnostics.subscribe('undici:client:beforeConnect', this.onConnect);
+    diagnostics.subscribe('net.client.socket', this.onSocket);
+  }
+
+  /** Requests to one origin (e.g. a test server's), so other traffic in the process does not count. */
+  requestsTo(origin: string): string[] {
+    const prefix = new URL(origin).origin;
+    return this.requests.filter((line) => line.split(' ')[1].startsWith(prefix));
+  }
+
+  stop(): void {
+    diagnostics.unsubscribe('undici:request:create', this.onRequest);
+    diagnostics.unsubscribe('undici:client:beforeConnect', this.onConnect);
+    diagnostics.unsubscribe('net.client.socket', this.onSocket);
+  }
 }
