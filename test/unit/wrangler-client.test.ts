@@ -158,6 +158,20 @@ describe('wrangler as a client of the Cloudflare-dialect server', function () {
     assertAllServed(2);
   });
 
+  it('kv namespace create, list, rename and delete', async () => {
+    const title = `made-by-wrangler-${Date.now()}`;
+    await ok(['kv', 'namespace', 'create', title]);
+    const made = (await store.listNamespaces()).items.find((namespace) => namespace.title === title);
+    assert.ok(made, 'the namespace is in the store');
+    const listed = JSON.parse(await ok(['kv', 'namespace', 'list'])) as { id: string; title: string }[];
+    assert.ok(listed.some((namespace) => namespace.id === made.id && namespace.title === title), JSON.stringify(listed));
+    await ok(['kv', 'namespace', 'rename', '--namespace-id', made.id, '--new-name', `${title}-renamed`]);
+    assert.equal((await store.listNamespaces()).items.find((namespace) => namespace.id === made.id)?.title, `${title}-renamed`);
+    await ok(['kv', 'namespace', 'delete', '--namespace-id', made.id, '--skip-confirmation']);
+    assert.equal((await store.listNamespaces()).items.find((namespace) => namespace.id === made.id), undefined);
+    assertAllServed(4);
+  });
+
   it('a wrong token makes wrangler fail, and nothing is written', async () => {
     const other = await startCloudflareServer({ store, token: 'a-different-token', accountId: ACCOUNT });
     const saved = server;
