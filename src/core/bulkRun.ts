@@ -61,13 +61,23 @@ async function runSegments<T>(
       break;
     }
     const base = settled();
+    let confirmed = 0;
     let result: BulkResult;
     try {
-      result = await run(segment, (progress) => options.onProgress?.({ done: base + progress.done, total }), options.signal);
+      result = await run(
+        segment,
+        (progress) => {
+          confirmed = progress.done;
+          options.onProgress?.({ done: base + progress.done, total });
+        },
+        options.signal,
+      );
     } catch (error) {
       if (isKvError(error, 'cancelled') || options.signal?.aborted) {
         outcome.cancelled = true;
-        outcome.uncertain.push(...segment.map(keyOf));
+        // The store had confirmed the whole segment before it noticed the cancel: nothing is in doubt.
+        if (confirmed >= segment.length) outcome.written.push(...segment.map(keyOf));
+        else outcome.uncertain.push(...segment.map(keyOf));
       } else {
         const reason = describeError(error);
         outcome.stoppedBy = reason;

@@ -121,6 +121,24 @@ describe('bulk runs: segments, progress, cancel and failure accounting', functio
     assert.equal(outcome.written.length + outcome.uncertain.length + outcome.notAttempted.length, 2_000, 'nothing failed');
   });
 
+  it('a cancel that arrives after the store confirmed its whole segment leaves nothing in doubt', async () => {
+    const { id } = await backing.createNamespace('cf-cancel-confirmed');
+    const input = entries(1_000);
+    const controller = new AbortController();
+    const outcome = await runBulkPut(cloudflare, id, input, {
+      segmentSize: 500,
+      signal: controller.signal,
+      onProgress: ({ done }) => {
+        if (done === 500) controller.abort(); // the provider then throws 'cancelled' for a segment it had finished
+      },
+    });
+    assert.equal(outcome.cancelled, true);
+    assert.equal(outcome.written.length, 500);
+    assert.equal(outcome.uncertain.length, 0);
+    assert.equal(outcome.notAttempted.length, 500);
+    assert.deepEqual(await existing(backing, id), new Set(outcome.written));
+  });
+
   it('stops at the first segment the store refuses, and says so for every key', async () => {
     const input = entries(1_200);
     const outcome = await runBulkPut(cloudflare, 'no-such-namespace', input, { segmentSize: 500 });

@@ -1,6 +1,7 @@
 // Every question a command asks goes through a Prompter, so each flow can be driven without a person:
 // by answers passed as the command's arguments (keyed by prompt id), or by a whole Prompter in the options.
 // The default Prompter is VS Code's own UI.
+import { setMaxListeners } from 'node:events';
 import * as vscode from 'vscode';
 import { describeError, invalid, KvError } from '../../core/errors';
 
@@ -87,6 +88,9 @@ export interface Prompter {
   /** Shows a long text (every bad entry of an import, every key of a failed bulk run) as a read-only document. */
   report(title: string, text: string): Promise<void>;
 }
+
+/** A long task's signal is shared by every request it has in flight (each adds an abort listener). */
+const LISTENERS_PER_TASK = 1000;
 
 /** How long the key search waits after the last keystroke before it asks the store. */
 export const SEARCH_DEBOUNCE_MS = 200;
@@ -231,6 +235,7 @@ export class WindowPrompter implements Prompter {
     return Promise.resolve(
       vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
         const controller = new AbortController();
+        setMaxListeners(LISTENERS_PER_TASK, controller.signal);
         const subscription = token.onCancellationRequested(() => controller.abort());
         return task({ report: (message) => progress.report({ message }) }, controller.signal).finally(() => subscription.dispose());
       }),
@@ -364,6 +369,7 @@ export class AnsweringPrompter implements Prompter {
     const external = this.signal;
     const withExternal = (progress: ProgressReporter, signal: AbortSignal) => {
       const combined = external ? AbortSignal.any([signal, external]) : signal;
+      setMaxListeners(LISTENERS_PER_TASK, combined);
       const report = (message: string) => {
         this.onProgress?.(message);
         progress.report(message);
@@ -371,7 +377,9 @@ export class AnsweringPrompter implements Prompter {
       return task({ report }, combined);
     };
     if (this.fallback) return this.fallback.withProgress(title, withExternal);
-    return withExternal({ report: () => undefined }, new AbortController().signal);
+    const controller = new AbortController();
+    setMaxListeners(LISTENERS_PER_TASK, controller.signal);
+    return withExternal({ report: () => undefined }, controller.signal);
   }
 
   notify(level: 'info' | 'warn' | 'error', message: string, actions?: Notice[]): void {
