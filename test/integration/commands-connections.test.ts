@@ -2,7 +2,7 @@
 // Miniflare for wrangler dev: credentials are verified before anything is saved, land in SecretStorage and
 // nowhere else (settings, global state, workspace state, the log, the profile on disk), and are deleted on removal.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Miniflare } from 'miniflare';
@@ -231,6 +231,35 @@ describe('commands: connections', function () {
       const store = await api.storeFor(connection.id);
       assert.deepEqual((await store.listNamespaces()).items.map((namespace) => namespace.id), ['CACHE']);
       assert.equal(await api.connections.hasSecret(connection.id), false, 'wrangler dev needs no secret');
+    });
+
+    it('works within what wrangler dev can do: keys one request at a time, no namespaces or expirations', async () => {
+      const connection = await run<Connection>('connectWranglerDev', undefined, { server: 'url', url, name: 'Dev limits' });
+      added.push(connection.id);
+      const at = (extra: Record<string, string> = {}) => ({ connectionId: connection.id, namespaceId: 'CACHE', ...extra });
+      await rejectsWith(run('createNamespace', { connectionId: connection.id }, { title: 'x' }), { rule: 'capability.namespaceCreate', message: /kv_namespaces bindings/ });
+      await rejectsWith(run('deleteNamespace', at(), { confirm: true }), { rule: 'capability.namespaceDelete' });
+
+      const files = mkdtempSync(join(tmpdir(), 'kv-commands-dev-'));
+      try {
+        const bad = join(files, 'bad.json');
+        writeFileSync(bad, JSON.stringify([{ key: 'a', value: 'x', expiration_ttl: 600 }, { key: 'b', value: 'y', metadata: false }]));
+        const refused = await run<{ problems: { index: number; rule: string }[] }>('importJson', at(), { file: bad });
+        assert.deepEqual(refused.problems.map((problem) => `${problem.index}:${problem.rule}`), ['0:expiration.unsupported', '1:metadata.falsy']);
+
+        const good = join(files, 'good.json');
+        writeFileSync(good, JSON.stringify(Array.from({ length: 150 }, (_, i) => ({ key: `dev/${i}`, value: `v${i}`, metadata: { i } }))));
+        const imported = await run<{ outcome: { written: string[] } }>('importJson', at(), { file: good, confirm: true });
+        assert.equal(imported.outcome.written.length, 150, 'written one request per key');
+        const store = await api.storeFor(connection.id);
+        assert.deepEqual((await store.get('CACHE', 'dev/42'))?.metadata, { i: 42 });
+
+        await rejectsWith(run('setExpiration', at({ key: 'dev/1' }), { expiration: '1h' }), { rule: 'expiration.unsupported' });
+        await run('deleteKeys', at({ prefix: 'dev/' }), { confirm: true });
+        assert.equal((await store.list('CACHE', { prefix: 'dev/' })).keys.length, 0);
+      } finally {
+        rmSync(files, { recursive: true, force: true });
+      }
     });
 
     it('refuses a URL where no wrangler dev answers', async () => {
