@@ -161,7 +161,11 @@ export class WindowPrompter implements Prompter {
     quickPick.matchOnDescription = false;
     let timer: NodeJS.Timeout | undefined;
     let running: AbortController | undefined;
+    let searched: string | undefined;
     const runSearch = (text: string) => {
+      // Showing the pick reports its pre-filled value as a change: that search is running already.
+      if (text === searched) return;
+      searched = text;
       running?.abort();
       const controller = new AbortController();
       running = controller;
