@@ -670,8 +670,8 @@ export function registerStoresTree(
     provider,
     view,
     vscode.commands.registerCommand('kvExplorer.refresh', async () => {
-      await connections.detectWranglerDev();
       provider.refreshAll();
+      await connections.detectWranglerDev(); // a server that started or stopped changes the roots by itself
     }),
     vscode.commands.registerCommand('kvExplorer.refreshItem', (node?: TreeNode) => {
       const target = selected(node);
