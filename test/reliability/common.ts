@@ -119,6 +119,9 @@ export async function snapshotNamespace(store: KvStore, namespaceId: string): Pr
 export class NetworkWatch {
   /** `METHOD origin/path` of each request undici created. */
   readonly requests: string[] = [];
+  /** The same requests with the status their answer had (undefined when none came). */
+  readonly exchanges: { method: string; origin: string; path: string; status?: number }[] = [];
+  private readonly byRequest = new WeakMap<object, { status?: number }>();
   /** `host:port` of each connection undici tried to open. */
   readonly connects: string[] = [];
   /** Sockets Node's `net` created for outgoing connections, whoever asked. */
@@ -126,6 +129,14 @@ export class NetworkWatch {
   private readonly onRequest = (message: unknown): void => {
     const request = (message as { request: { method: string; origin: string; path: string } }).request;
     this.requests.push(`${request.method} ${request.origin}${request.path}`);
+    const exchange = { method: request.method, origin: request.origin, path: request.path } as NetworkWatch['exchanges'][number];
+    this.exchanges.push(exchange);
+    this.byRequest.set(request, exchange);
+  };
+  private readonly onHeaders = (message: unknown): void => {
+    const { request, response } = message as { request: object; response: { statusCode: number } };
+    const exchange = this.byRequest.get(request);
+    if (exchange) exchange.status = response.statusCode;
   };
   private readonly onConnect = (message: unknown): void => {
     const params = (message as { connectParams: { hostname: string; port: string } }).connectParams;
@@ -137,18 +148,20 @@ export class NetworkWatch {
 
   constructor() {
     diagnostics.subscribe('undici:request:create', this.onRequest);
+    diagnostics.subscribe('undici:request:headers', this.onHeaders);
     diagnostics.subscribe('undici:client:beforeConnect', this.onConnect);
     diagnostics.subscribe('net.client.socket', this.onSocket);
   }
 
   /** Requests to one origin (e.g. a test server's), so other traffic in the process does not count. */
-  requestsTo(origin: string): string[] {
-    const prefix = new URL(origin).origin;
-    return this.requests.filter((line) => line.split(' ')[1].startsWith(prefix));
+  exchangesWith(origin: string): NetworkWatch['exchanges'] {
+    const wanted = new URL(origin).origin;
+    return this.exchanges.filter((exchange) => exchange.origin === wanted);
   }
 
   stop(): void {
     diagnostics.unsubscribe('undici:request:create', this.onRequest);
+    diagnostics.unsubscribe('undici:request:headers', this.onHeaders);
     diagnostics.unsubscribe('undici:client:beforeConnect', this.onConnect);
     diagnostics.unsubscribe('net.client.socket', this.onSocket);
   }
