@@ -115,6 +115,26 @@ for (const { name, make } of BACKENDS) {
       assert.deepEqual((await api.tree.getChildren(await api.tree.findNamespace(backend.connectionId, namespaceId))).map((child) => labelOf(api, child)), ['dirx'], 'the tree shows it');
     });
 
+    it('Delete and F2 in the Stores view act on the selection: keys, and a namespace as a whole', async () => {
+      const namespaceId = await backend.namespace('keyboard');
+      await seed(store, namespaceId, { one: '1', two: '2' });
+      const one = await node(api, backend, namespaceId, 'one');
+      await api.treeView.reveal(one, { select: true, focus: true });
+      for (let i = 0; i < 40 && api.treeView.selection[0] !== one; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      // What the keybindings send: no item, just { useSelection: true }.
+      await vscode.commands.executeCommand('kvExplorer.deleteKeys', { useSelection: true, interactive: false, confirm: true });
+      assert.deepEqual(await keysOf(store, namespaceId), ['two']);
+
+      const namespace = await api.tree.findNamespace(backend.connectionId, namespaceId);
+      const renamed = await run<string>('renameKey', namespace, { title: 'keyboard renamed' });
+      assert.equal(renamed, 'keyboard renamed', 'F2 on a namespace renames the namespace');
+      const prompter = new RecordingPrompter({ confirm: true });
+      const refreshed = await api.tree.findNamespace(backend.connectionId, namespaceId);
+      assert.equal(await run('deleteKeys', refreshed, { prompter }), true);
+      assert.match(prompter.request<{ message: string }>('confirm').message, /^Delete the namespace "keyboard renamed" and its 1 key\?$/);
+      assert.equal(await titleOf(store, namespaceId), undefined);
+    });
+
     it('asks for the key to delete from the palette, searching by prefix', async () => {
       const namespaceId = await backend.namespace();
       await seed(store, namespaceId, { 'users/1': 'a', 'users/2': 'b' });

@@ -369,7 +369,7 @@ async function configuredConnection(invocation: Invocation): Promise<Connection 
   return connection;
 }
 
-async function editConnection(invocation: Invocation): Promise<Connection | undefined> {
+export async function editConnection(invocation: Invocation): Promise<Connection | undefined> {
   const connection = await configuredConnection(invocation);
   if (!connection) return undefined;
   const fields: { id: EditField; label: string; description?: string; value: EditField }[] = [{ id: 'name', label: 'Rename', description: connection.name, value: 'name' }];
@@ -443,7 +443,7 @@ async function editConnection(invocation: Invocation): Promise<Connection | unde
   return updated;
 }
 
-async function removeConnection(invocation: Invocation): Promise<boolean> {
+export async function removeConnection(invocation: Invocation): Promise<boolean> {
   const connection = await configuredConnection(invocation);
   if (!connection) return false;
   const credentials = connection.authType === 'none' ? '' : ' Its stored credentials are deleted from this machine.';

@@ -6,6 +6,8 @@ import { describeError, invalid, KvError } from '../../core/errors';
 import type { BulkPutEntry, KeyInfo, KvStore } from '../../core/store';
 import { keyProblem, nowSeconds, validateExpiration } from '../../core/validation';
 import { settleWithConcurrency } from '../../providers/cloudflare/batches';
+import type { Connection } from '../connections';
+import { editConnection, removeConnection } from './connections';
 import {
   keyExists,
   listAllKeys,
@@ -17,6 +19,7 @@ import {
   type KeyTarget,
   type PlaceTarget,
 } from './context';
+import { deleteNamespace, renameNamespace } from './namespaces';
 
 /** Values read at once while copying or exporting. */
 export const READ_CONCURRENCY = 8;
@@ -304,7 +307,11 @@ export interface DeleteResult {
   outcome: BulkRunOutcome;
 }
 
-async function deleteKeys(invocation: Invocation): Promise<DeleteResult[] | undefined> {
+async function deleteKeys(invocation: Invocation): Promise<DeleteResult[] | boolean | undefined> {
+  // Delete on a selected namespace or connection (the Delete key in the Stores view) means that namespace or connection.
+  const only = invocation.targets.length === 1 ? invocation.target : undefined;
+  if (only?.kind === 'namespace') return deleteNamespace(invocation);
+  if (only?.kind === 'connection') return removeConnection(invocation);
   const targets = await deletionTargets(invocation);
   if (targets.length === 0) return undefined;
   const groups = new Map<string, (KeyTarget | FolderTarget)[]>();
@@ -371,8 +378,11 @@ function copyName(key: string): string {
   return `${key} copy`;
 }
 
-async function renameOrMove(invocation: Invocation): Promise<CopyOutcome | undefined> {
+async function renameOrMove(invocation: Invocation): Promise<CopyOutcome | Connection | string | undefined> {
   const given = invocation.target;
+  // F2 on a namespace or connection renames that.
+  if (given?.kind === 'namespace') return renameNamespace(invocation);
+  if (given?.kind === 'connection') return editConnection(invocation);
   const target = given?.kind === 'folder' ? given : await invocation.key('Type the start of the key to rename');
   if (!target) return undefined;
   const store = await invocation.store(target.connectionId);
@@ -487,6 +497,9 @@ async function copyValue(invocation: Invocation): Promise<string | undefined> {
 /** Keys among the targets, or one the person finds. */
 async function keyTargets(invocation: Invocation, placeHolder: string): Promise<KeyTarget[]> {
   const keys = invocation.targets.filter((target): target is KeyTarget => target.kind === 'key');
+  if (keys.some((key) => key.connectionId !== keys[0].connectionId)) {
+    throw invalid('target.connections', 'The selected keys belong to different connections; select keys of one connection at a time.');
+  }
   if (keys.length > 0) return keys;
   const key = await invocation.key(placeHolder);
   return key ? [key] : [];

@@ -65,7 +65,7 @@ async function createNamespace(invocation: Invocation): Promise<Namespace | unde
   return namespace;
 }
 
-async function renameNamespace(invocation: Invocation): Promise<string | undefined> {
+export async function renameNamespace(invocation: Invocation): Promise<string | undefined> {
   const target = await invocation.namespace();
   if (!target) return undefined;
   const store = await invocation.store(target.connectionId);
@@ -85,7 +85,7 @@ async function renameNamespace(invocation: Invocation): Promise<string | undefin
   return title;
 }
 
-async function deleteNamespace(invocation: Invocation): Promise<boolean> {
+export async function deleteNamespace(invocation: Invocation): Promise<boolean> {
   const target = await invocation.namespace();
   if (!target) return false;
   const store = await invocation.store(target.connectionId);

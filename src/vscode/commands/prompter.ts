@@ -103,6 +103,7 @@ export class ReportDocuments implements vscode.TextDocumentContentProvider, vsco
   private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.emitter.event;
   private readonly registration = vscode.workspace.registerTextDocumentContentProvider(REPORT_SCHEME, this);
+  private readonly cleanup = vscode.workspace.onDidCloseTextDocument((document) => this.texts.delete(document.uri.toString()));
   private counter = 0;
 
   provideTextDocumentContent(uri: vscode.Uri): string {
@@ -119,6 +120,7 @@ export class ReportDocuments implements vscode.TextDocumentContentProvider, vsco
 
   dispose(): void {
     this.registration.dispose();
+    this.cleanup.dispose();
     this.emitter.dispose();
   }
 }
