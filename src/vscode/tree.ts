@@ -601,7 +601,9 @@ export class StoresTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     tooltip.appendCodeblock(key.name, 'text');
     if (key.expiration !== undefined) {
       const date = new Date(key.expiration * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
-      tooltip.appendMarkdown(`Expires ${date} (${expiryPhrase(key.expiration)})\n\n`);
+      tooltip.appendMarkdown(
+        key.expiration <= Date.now() / 1000 ? `Expired ${date}\n\n` : `Expires ${date} (in ${formatRemaining(key.expiration)})\n\n`,
+      );
     } else {
       tooltip.appendMarkdown('Never expires\n\n');
     }
