@@ -3,6 +3,7 @@
 import type * as vscode from 'vscode';
 import type { KvStore } from '../core/store';
 import type { ConnectionManager } from './connections';
+import type { KvFileSystemProvider } from './fileSystem';
 import type { ExtensionLog } from './log';
 import type { KeyNode, StoresTreeProvider, TreeNode } from './tree';
 
@@ -15,6 +16,8 @@ export interface KvExplorerApi {
   readonly treeView: vscode.TreeView<TreeNode>;
   /** The one log sink (redacted); `recentLines()` shows what was written. */
   readonly log: ExtensionLog;
+  /** The kv: file system (values and metadata as documents); `ask` answers its save questions in tests. */
+  readonly files: KvFileSystemProvider;
   /** Shorthand for `connections.storeFor(connectionId)`. */
   storeFor(connectionId: string): Promise<KvStore>;
   /** Expands the way to a key (loading pages as needed) and selects it in the Stores view. */
@@ -26,6 +29,7 @@ export function createApi(parts: {
   tree: StoresTreeProvider;
   treeView: vscode.TreeView<TreeNode>;
   log: ExtensionLog;
+  files: KvFileSystemProvider;
 }): KvExplorerApi {
   return {
     ...parts,
