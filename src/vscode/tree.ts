@@ -169,7 +169,7 @@ export class StoresTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     private readonly connections: ConnectionManager,
     private readonly workspaceState: vscode.Memento,
     private readonly log: ExtensionLog,
-    private readonly keyUri: KeyUriFactory | undefined,
+    private readonly keyUri: KeyUriFactory,
   ) {
     this.disposables.push(
       this.changeEmitter,
@@ -587,11 +587,9 @@ export class StoresTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     item.id = node.id;
     item.contextValue = 'key';
     item.iconPath = vscode.ThemeIcon.File;
-    if (this.keyUri) {
-      const uri = this.keyUri(node.connectionId, node.namespaceId, key.name);
-      item.resourceUri = uri;
-      item.command = { command: 'vscode.open', title: 'Open Value', arguments: [uri] };
-    }
+    const uri = this.keyUri(node.connectionId, node.namespaceId, key.name);
+    item.resourceUri = uri; // the file-icon theme picks the icon from its name (config/app.json → JSON)
+    item.command = { command: 'vscode.open', title: 'Open Value', arguments: [uri] };
     const description: string[] = [];
     if (node.name === '') description.push('empty name');
     if (key.expiration !== undefined) description.push(expiryPhrase(key.expiration));
@@ -654,7 +652,7 @@ export function registerStoresTree(
   connections: ConnectionManager,
   workspaceState: vscode.Memento,
   log: ExtensionLog,
-  keyUri: KeyUriFactory | undefined,
+  keyUri: KeyUriFactory,
 ): { provider: StoresTreeProvider; view: vscode.TreeView<TreeNode>; disposables: vscode.Disposable[] } {
   const provider = new StoresTreeProvider(connections, workspaceState, log, keyUri);
   const view = vscode.window.createTreeView(STORES_VIEW_ID, {
