@@ -1,0 +1,250 @@
+// Suite `local`: the local store (LocalStore on LMDB) against Miniflare's KV binding and against raw lmdb, on
+// the same keys in one run: sequential put, sequential get, listing every key, and children() at the root.
+
+import { join } from 'node:path';
+import { genericChildren } from '../../src/core/keys';
+import type { KeyListPage } from '../../src/core/store';
+import { LocalStore } from '../../src/providers/local';
+import { benchKey, benchValue, cachedSeed, chunks, sizeLabel, TOP_FOLDERS } from '../dataset';
+import {
+  alternate,
+  log,
+  machine,
+  ratioCase,
+  timeMs,
+  type BenchCase,
+  type Contender,
+  type RunOptions,
+  type SuiteResult,
+} from '../harness';
+import { miniflareListAll, seedMiniflare, startMiniflare, type KvBinding } from '../peers/miniflare';
+import { openRawLmdb, rawListAll, rawRootChildren, seedRawLmdb } from '../peers/rawLmdb';
+
+/** ≥ 30× Miniflare, as a cost ratio. */
+const MINIFLARE_TARGET = 1 / 30;
+/** Within 2× of the raw engine. */
+const RAW_TARGET = 2;
+
+interface Sizes {
+  keys: number;
+  /** Sequential puts per repetition: ours and raw / Miniflare (about a hundred per second here). */
+  puts: number;
+  miniflarePuts: number;
+  gets: number;
+  miniflareGets: number;
+  reps: number;
+}
+
+const FULL: Sizes = { keys: 1_000_000, puts: 5_000, miniflarePuts: 500, gets: 100_000, miniflareGets: 2_000, reps: 5 };
+const QUICK: Sizes = { keys: 20_000, puts: 1_000, miniflarePuts: 100, gets: 20_000, miniflareGets: 200, reps: 5 };
+
+interface OursManifest {
+  namespaceId: string;
+  putNamespaceId: string;
+  keys: number;
+}
+
+export const OURS_SEED_BATCH = 50_000;
+
+/** A local store holding the bench namespace with `total` keys (plus an empty one for put cases), cached. */
+export async function seededLocalStore(total: number): Promise<{ dir: string; manifest: OursManifest }> {
+  return cachedSeed(`local-store-${sizeLabel(total)}`, async (dir) => {
+    const store = await LocalStore.open(dir, { sweepIntervalMs: 0 });
+    try {
+      const namespace = await store.createNamespace('bench');
+      const puts = await store.createNamespace('bench-puts');
+      for (const [from, to] of chunks(total, OURS_SEED_BATCH)) {
+        const entries = [];
+        for (let index = from; index < to; index++) entries.push({ key: benchKey(index), value: benchValue(index) });
+        const result = await store.bulkPut(namespace.id, entries);
+        if (result.failed.length > 0) throw new Error(`Seeding failed for ${result.failed.length} keys: ${result.failed[0].error}`);
+      }
+      return { namespaceId: namespace.id, putNamespaceId: puts.id, keys: total };
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+/** Every key of a namespace through `list`, 1000 per page; returns the count. */
+export async function listAllKeys(list: (cursor: string | undefined) => Promise<KeyListPage>): Promise<number> {
+  let count = 0;
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await list(cursor);
+    count += page.keys.length;
+    if (page.complete || !page.cursor) return count;
+    cursor = page.cursor;
+  }
+}
+
+function expectCount(what: string, actual: number, expected: number): void {
+  if (actual !== expected) throw new Error(`${what} returned ${actual}, expected ${expected}: the bench would compare different work.`);
+}
+
+export async function runLocalSuite(options: RunOptions): Promise<SuiteResult> {
+  const sizes = options.quick ? QUICK : FULL;
+  const label = sizeLabel(sizes.keys);
+  log(`local: ${sizes.keys.toLocaleString('en-US')} keys`);
+  const ours = await seededLocalStore(sizes.keys);
+  const raw = await cachedSeed(`raw-lmdb-${label}`, async (dir) => {
+    await seedRawLmdb(dir, sizes.keys);
+    return { keys: sizes.keys };
+  });
+  const miniflareSeed = await cachedSeed(`miniflare-${label}`, async (dir) => {
+    await seedMiniflare(join(dir, 'persist'), sizes.keys);
+    return { keys: sizes.keys };
+  });
+
+  const store = await LocalStore.open(ours.dir, { sweepIntervalMs: 0 });
+  const rawDb = openRawLmdb(raw.dir);
+  const miniflare = await startMiniflare(join(miniflareSeed.dir, 'persist'));
+  const { namespaceId, putNamespaceId } = ours.manifest;
+  const cases: BenchCase[] = [];
+  const threeWay = async (
+    name: string,
+    unit: string,
+    contenders: { ours: () => Promise<number>; miniflare: () => Promise<number>; raw: () => Promise<number> },
+    detail: { miniflare: string; raw: string },
+  ) => {
+    log(`local: ${name}`);
+    const samples = await alternate(
+      [
+        { name: 'ours', measure: contenders.ours },
+        { name: 'miniflare', measure: contenders.miniflare },
+        { name: 'raw', measure: contenders.raw },
+      ] satisfies Contender[],
+      { warmup: 1, reps: sizes.reps, label: name },
+    );
+    cases.push(
+      ratioCase({ name: `${name} vs Miniflare`, unit, ours: samples.ours, peer: samples.miniflare, peerName: 'Miniflare KV binding', target: MINIFLARE_TARGET, detail: detail.miniflare }),
+      ratioCase({ name: `${name} vs raw lmdb`, unit, ours: samples.ours, peer: samples.raw, peerName: 'raw lmdb', target: RAW_TARGET, detail: detail.raw }),
+    );
+  };
+
+  try {
+    // --- sequential put: each put awaited before the next, each a committed write.
+    const putKey = (index: number) => `bench-put/p${String(index).padStart(6, '0')}`;
+    const putValue = (index: number) => benchValue(index);
+    const perOp = (count: number, work: (index: number) => Promise<unknown>) => async () =>
+      (await timeMs(async () => {
+        for (let index = 0; index < count; index++) await work(index);
+      })) * 1000 / count;
+    await threeWay(
+      'sequential put',
+      'µs/op',
+      {
+        ours: perOp(sizes.puts, (index) => store.put(putNamespaceId, putKey(index), putValue(index))),
+        miniflare: perOp(sizes.miniflarePuts, (index) => miniflare.puts.put(putKey(index), putValue(index))),
+        raw: perOp(sizes.puts, (index) => rawDb.puts.put(putKey(index), Buffer.from(putValue(index)))),
+      },
+      {
+        miniflare: `${sizes.puts} awaited puts (ours) vs ${sizes.miniflarePuts} (Miniflare), per-operation time`,
+        raw: `${sizes.puts} awaited puts each, one committed write per put`,
+      },
+    );
+
+    // --- sequential get: keys spread over the seeded namespace.
+    const stride = (count: number) => Math.max(1, Math.floor(sizes.keys / count));
+    const getKey = (index: number, count: number) => benchKey((index * stride(count)) % sizes.keys);
+    await threeWay(
+      'sequential get',
+      'µs/op',
+      {
+        ours: perOp(sizes.gets, async (index) => {
+          if (!(await store.get(namespaceId, getKey(index, sizes.gets)))) throw new Error('ours: missing key');
+        }),
+        miniflare: perOp(sizes.miniflareGets, async (index) => {
+          if ((await miniflare.kv.get(getKey(index, sizes.miniflareGets), 'arrayBuffer')) === null) throw new Error('Miniflare: missing key');
+        }),
+        raw: perOp(sizes.gets, async (index) => {
+          if (rawDb.keys.getBinary(getKey(index, sizes.gets)) === undefined) throw new Error('raw: missing key');
+        }),
+      },
+      {
+        miniflare: `${sizes.gets} awaited gets (ours) vs ${sizes.miniflareGets} (Miniflare) of a ${label}-key namespace, per-operation time`,
+        raw: `${sizes.gets} gets of a ${label}-key namespace; raw lmdb reads synchronously`,
+      },
+    );
+
+    // --- list every key.
+    await threeWay(
+      'list all keys',
+      'ms',
+      {
+        ours: () =>
+          timeMs(async () => {
+            expectCount('ours list', await listAllKeys((cursor) => store.list(namespaceId, { cursor, limit: 1000 })), sizes.keys);
+          }),
+        miniflare: () =>
+          timeMs(async () => {
+            expectCount('Miniflare list', await miniflareListAll(miniflare.kv), sizes.keys);
+          }),
+        raw: () =>
+          timeMs(() => {
+            expectCount('raw list', rawListAll(rawDb.keys).length, sizes.keys);
+          }),
+      },
+      {
+        miniflare: `all ${label} keys, pages of 1000 through list() with cursors`,
+        raw: `all ${label} keys: ours in pages of 1000 with cursors (names, expiration, metadata); raw lmdb one getKeys() pass over names`,
+      },
+    );
+
+    // --- children() at the root.
+    const miniflareList = (kv: KvBinding) => async (_namespace: string, options: { prefix?: string; cursor?: string }): Promise<KeyListPage> => {
+      const page = await kv.list({ prefix: options.prefix || undefined, cursor: options.cursor, limit: 1000 });
+      return { keys: page.keys.map((key) => ({ name: key.name })), cursor: page.list_complete ? undefined : page.cursor, complete: page.list_complete };
+    };
+    const allChildren = async (page: (cursor: string | undefined) => Promise<{ items: unknown[]; cursor?: string; complete: boolean }>) => {
+      let count = 0;
+      let cursor: string | undefined;
+      for (;;) {
+        const result = await page(cursor);
+        count += result.items.length;
+        if (result.complete || !result.cursor) return count;
+        cursor = result.cursor;
+      }
+    };
+    await threeWay(
+      'children() at the root',
+      'ms',
+      {
+        ours: () =>
+          timeMs(async () => {
+            expectCount('ours children', await allChildren((cursor) => store.children(namespaceId, '', { cursor, limit: 1000 })), TOP_FOLDERS);
+          }),
+        miniflare: () =>
+          timeMs(async () => {
+            const list = miniflareList(miniflare.kv);
+            expectCount('Miniflare children', await allChildren((cursor) => genericChildren({ list }, 'BENCH', '', { cursor, limit: 1000 })), TOP_FOLDERS);
+          }),
+        raw: () =>
+          timeMs(() => {
+            expectCount('raw children', rawRootChildren(rawDb.keys).length, TOP_FOLDERS);
+          }),
+      },
+      {
+        miniflare: `the ${TOP_FOLDERS} root folders of ${label} keys; Miniflare's list has no delimiter, so every key is listed and grouped (the project's genericChildren)`,
+        raw: `the ${TOP_FOLDERS} root folders of ${label} keys, both seeking past each folder`,
+      },
+    );
+  } finally {
+    await miniflare.dispose();
+    await rawDb.close();
+    await store.close();
+  }
+
+  return {
+    suite: 'local',
+    date: new Date().toISOString(),
+    mode: options.quick ? 'quick' : 'full',
+    machine: machine(),
+    cases,
+    notes: [
+      `Namespace of ${sizes.keys.toLocaleString('en-US')} keys (t00..t19/s000..s249/kNNNNNNN), values about 30 bytes.`,
+      'Puts go to a second, empty namespace in each contender, so the seeded one keeps its exact key count.',
+      "Miniflare's namespace is seeded by writing its SQLite table directly (all rows share one value file); every measured operation goes through its KV binding.",
+    ],
+  };
+}
