@@ -14,6 +14,7 @@ type Suite = (options: RunOptions) => Promise<SuiteResult>;
 // the vscode stand-in) stay out of the others' runs.
 const SUITES: Record<string, () => Suite> = {
   local: () => (require('./suites/local') as typeof import('./suites/local')).runLocalSuite,
+  rest: () => (require('./suites/rest') as typeof import('./suites/rest')).runRestSuite,
 };
 
 const USAGE = `usage: npm run bench -- [${Object.keys(SUITES).join('|')}...] [--quick]`;
