@@ -102,6 +102,11 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
 
   private readonly versions = new Map<string, Version | undefined>();
   /**
+   * What a failed save tried to write. A write can land although its response was lost (a timeout, a dropped
+   * connection); finding our own attempt in the store on the next save is not someone else's change.
+   */
+  private readonly attempts = new Map<string, Version>();
+  /**
    * mtime and size per document as VS Code last saw them. They change only when the extension itself changes the
    * key, so open editors reload then; a change made elsewhere is caught when saving, by the version check, which
    * asks the person instead of VS Code silently reloading or raising its own conflict.
@@ -277,12 +282,15 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
         choices: ['Re-create'],
       });
       if (answer !== 'Re-create') throw new KvError('cancelled', `Not saved: "${address.key}" was deleted meanwhile.`);
-    } else if (current && (known ? !sameVersion(opened, versionOf(current)) : !options.overwrite || options.create)) {
+    } else if (current && !this.isOwnAttempt(id, current) && (known ? !sameVersion(opened, versionOf(current)) : !options.overwrite || options.create)) {
       await this.resolveConflict(address, current, known);
     }
     const putOptions = current ? await this.keepExpiration(store, address, current) : {};
+    const written = versionOf({ value: content, expiration: current?.expiration, metadata: putOptions.metadata })!;
+    this.attempts.set(id, written);
     await store.put(address.namespaceId, address.key, content, putOptions);
-    this.versions.set(id, versionOf({ value: content, expiration: current?.expiration, metadata: putOptions.metadata }));
+    this.attempts.delete(id);
+    this.versions.set(id, written);
     this.announce([address], current ? vscode.FileChangeType.Changed : vscode.FileChangeType.Created);
   }
 
@@ -297,6 +305,12 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
     await store.put(address.namespaceId, address.key, current.value, putOptions);
     this.versions.set(id, versionOf({ value: current.value, expiration: current.expiration, metadata }));
     this.announce([address], vscode.FileChangeType.Changed);
+  }
+
+  private isOwnAttempt(id: string, current: KvEntry): boolean {
+    const attempt = this.attempts.get(id);
+    const now = versionOf(current);
+    return attempt !== undefined && attempt.hash === now?.hash && attempt.metadata === now.metadata;
   }
 
   /** The key changed since it was opened (or exists although this document is new): Compare, Overwrite or Cancel. */

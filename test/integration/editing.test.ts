@@ -202,6 +202,21 @@ describe('editing: kv documents', function () {
       assert.equal(text((await backend.store.get(ns, 'down'))?.value), 'before');
     });
 
+    it('does not call its own landed write a conflict when the response was lost', async () => {
+      await backend.store.put(ns, 'lost-reply', 'before');
+      const document = await openText(kvUri(backend.connectionId, ns, 'lost-reply'));
+      await replaceText(document, 'after');
+      backend.server!.setFaults({ rate: 1, kinds: ['drop-after'], methods: ['PUT'], seed: 2 });
+      try {
+        assert.equal(await document.save(), false, 'no response, so the save is reported failed');
+      } finally {
+        backend.server!.setFaults(undefined);
+      }
+      assert.equal(text((await backend.store.get(ns, 'lost-reply'))?.value), 'after', 'the write itself landed');
+      assert.ok(await document.save(), 'saving again succeeds');
+      assert.deepEqual(questions, [], 'without asking about a conflict');
+    });
+
     it('refuses a value over the limit before any request, naming the limit', async () => {
       const uri = kvUri(backend.connectionId, ns, 'huge');
       const before = backend.server!.requests.count;
