@@ -15,6 +15,7 @@ type Suite = (options: RunOptions) => Promise<SuiteResult>;
 const SUITES: Record<string, () => Suite> = {
   local: () => (require('./suites/local') as typeof import('./suites/local')).runLocalSuite,
   rest: () => (require('./suites/rest') as typeof import('./suites/rest')).runRestSuite,
+  tree: () => (require('./suites/tree') as typeof import('./suites/tree')).runTreeSuite,
 };
 
 const USAGE = `usage: npm run bench -- [${Object.keys(SUITES).join('|')}...] [--quick]`;
