@@ -1,6 +1,6 @@
 // Commands that open documents of the kv: file system, in a real VS Code, against the Local store and the
-// Cloudflare-dialect server: new key on a name that exists, edit metadata, compare two keys or a key with a file,
-// and the full key path.
+// Cloudflare-dialect server: new key (a draft until its first save, then the key's own document and tree item),
+// edit metadata, compare two keys or a key with a file, and the full key path.
 import * as assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,6 +50,54 @@ for (const { name, make } of BACKENDS) {
 
     const at = (namespaceId: string, extra: Record<string, string> = {}) => ({ connectionId: backend.connectionId, namespaceId, ...extra });
     const uriOf = (namespaceId: string, key: string, kind?: 'metadata') => kvUri(backend.connectionId, namespaceId, key, kind).toString();
+
+    it('opens a new key that exists only after its first save, then shows its own document and the tree item', async () => {
+      const namespaceId = await backend.namespace();
+      const result = await run<{ key: string; uri: vscode.Uri }>('newKey', at(namespaceId, { prefix: 'config/' }), { key: 'config/new.json' });
+      assert.equal(result.uri.toString(), uriOf(namespaceId, 'config/new.json'));
+      const draft = vscode.window.activeTextEditor;
+      assert.equal(draft?.document.uri.scheme, 'kv-new', 'a draft is open');
+      assert.equal(draft?.document.uri.path, vscode.Uri.parse(uriOf(namespaceId, 'config/new.json')).path, 'with the key\'s tab label');
+      assert.equal(draft?.document.getText(), '');
+      assert.equal(await store.get(namespaceId, 'config/new.json'), undefined, 'not in the store before the first save');
+
+      await draft!.edit((edit) => edit.insert(new vscode.Position(0, 0), '{"fresh": true}'));
+      assert.equal(await draft!.document.save(), true);
+      assert.equal(text((await store.get(namespaceId, 'config/new.json'))?.value), '{"fresh": true}');
+      for (let i = 0; i < 40 && vscode.window.activeTextEditor?.document.uri.scheme !== 'kv'; i++) await pause(50);
+      const own = vscode.window.activeTextEditor?.document;
+      assert.equal(own?.uri.toString(), uriOf(namespaceId, 'config/new.json'), "the key's own document replaces the draft");
+      assert.equal(own?.getText(), '{"fresh": true}');
+      const draftOpen = () =>
+        vscode.window.tabGroups.all.flatMap((group) => group.tabs).some((tab) => tab.input instanceof vscode.TabInputText && tab.input.uri.scheme === 'kv-new');
+      for (let i = 0; i < 40 && draftOpen(); i++) await pause(50);
+      assert.equal(draftOpen(), false, 'the draft is closed');
+      for (let i = 0; i < 40 && api.treeView.selection[0]?.type !== 'key'; i++) await pause(50);
+      const selected = api.treeView.selection[0];
+      assert.equal(selected?.type === 'key' ? selected.key.name : undefined, 'config/new.json', 'revealed in the tree after the save');
+    });
+
+    it("a new key's first save goes through the kv: file system: a key created meanwhile is not overwritten unasked", async () => {
+      const namespaceId = await backend.namespace();
+      await run('newKey', at(namespaceId), { key: 'race' });
+      const draft = vscode.window.activeTextEditor!;
+      await store.put(namespaceId, 'race', 'written elsewhere');
+      const asked: string[] = [];
+      const ask = api.files.ask;
+      api.files.ask = async (question) => {
+        asked.push(question.id);
+        return undefined; // Escape
+      };
+      try {
+        await draft.edit((edit) => edit.insert(new vscode.Position(0, 0), 'mine'));
+        assert.equal(await draft.document.save(), false, 'the save is refused');
+      } finally {
+        api.files.ask = ask;
+      }
+      assert.deepEqual(asked, ['exists']);
+      assert.equal(draft.document.isDirty, true, 'the draft keeps the text');
+      assert.equal(text((await store.get(namespaceId, 'race'))?.value), 'written elsewhere');
+    });
 
     it('opens an existing key when "new" names one, instead of replacing it', async () => {
       const namespaceId = await backend.namespace();

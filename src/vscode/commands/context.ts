@@ -6,6 +6,7 @@ import type { KeyInfo, KvStore, Namespace } from '../../core/store';
 import type { Connection, ConnectionManager } from '../connections';
 import type { ExtensionLog } from '../log';
 import type { StoresTreeProvider, TreeNode } from '../tree';
+import type { NewKeyDocuments } from './newKeyDocuments';
 import { AnsweringPrompter, type CommandOptions, type PickItem, type Prompter } from './prompter';
 
 export interface KeyChange {
@@ -28,6 +29,8 @@ export interface CommandDependencies {
   keyUri(connectionId: string, namespaceId: string, key: string, kind?: DocumentKind): vscode.Uri;
   /** Tells the tree and open editors that the extension itself changed (wrote or deleted) these keys. */
   keysChanged(changes: KeyChange[]): void;
+  /** Documents for keys that exist only after their first save. */
+  readonly newKeys: NewKeyDocuments;
 }
 
 // ------------------------------------------------------------------ targets

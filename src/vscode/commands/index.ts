@@ -10,6 +10,7 @@ import { connectionCommands } from './connections';
 import { registerCommand, type CommandDefinition, type CommandDependencies, type KeyChange } from './context';
 import { keyCommands } from './keys';
 import { namespaceCommands } from './namespaces';
+import { NewKeyDocuments } from './newKeyDocuments';
 import { ReportDocuments, WindowPrompter } from './prompter';
 import { transferCommands } from './transfer';
 
@@ -37,6 +38,7 @@ export interface CommandParts {
 
 export function registerKvCommands(parts: CommandParts): vscode.Disposable[] {
   const reports = new ReportDocuments();
+  const newKeys = new NewKeyDocuments();
   const deps: CommandDependencies = {
     connections: parts.connections,
     tree: parts.tree,
@@ -44,11 +46,12 @@ export function registerKvCommands(parts: CommandParts): vscode.Disposable[] {
     log: parts.log,
     prompter: new WindowPrompter(reports),
     keyUri: parts.keyUri,
+    newKeys,
     keysChanged: (changes) => {
       if (changes.length === 0) return;
       parts.tree.keysChanged(changes);
       parts.onKeysChanged?.(changes);
     },
   };
-  return [reports, ...KV_COMMANDS.map((definition) => registerCommand(deps, definition))];
+  return [reports, newKeys, ...KV_COMMANDS.map((definition) => registerCommand(deps, definition))];
 }

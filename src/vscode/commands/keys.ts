@@ -270,26 +270,17 @@ async function newKey(invocation: Invocation): Promise<{ key: string; uri: vscod
   });
   if (key === undefined) return undefined;
   const uri = invocation.deps.keyUri(place.connectionId, place.namespaceId, key);
-  const exists = await keyExists(store, place.namespaceId, key);
-  if (!exists) {
-    // The key comes into being on the first save; then it is shown in the tree.
-    const subscriptions: vscode.Disposable[] = [];
-    const done = () => subscriptions.forEach((subscription) => subscription.dispose());
-    subscriptions.push(
-      vscode.workspace.onDidSaveTextDocument((document) => {
-        if (document.uri.toString() !== uri.toString()) return;
-        done();
-        invocation.deps.tree
-          .revealKey(place.connectionId, place.namespaceId, key, { focus: false })
-          .catch((error) => invocation.deps.log.log('warn', `Revealing the new key "${key}" failed: ${describeError(error)}`));
-      }),
-      vscode.workspace.onDidCloseTextDocument((document) => {
-        if (document.uri.toString() === uri.toString()) done();
-      }),
-    );
+  if (await keyExists(store, place.namespaceId, key)) {
+    await vscode.window.showTextDocument(uri, { preview: false });
+    invocation.info(`"${key}" exists already; it is open for editing.`);
+    return { key, uri };
   }
-  await vscode.window.showTextDocument(uri, { preview: false });
-  if (exists) invocation.info(`"${key}" exists already; it is open for editing.`);
+  // The key comes into being on the first save of its draft; then it is shown in the tree.
+  await invocation.deps.newKeys.open(uri, () => {
+    invocation.deps.tree
+      .revealKey(place.connectionId, place.namespaceId, key, { focus: false })
+      .catch((error) => invocation.deps.log.log('warn', `Revealing the new key "${key}" failed: ${describeError(error)}`));
+  });
   return { key, uri };
 }
 
