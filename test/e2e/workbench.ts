@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 
 export const repoRoot = resolve(__dirname, '..', '..', '..'); // out/test/e2e -> repository root
 export const artifactsDir = join(repoRoot, 'artifacts');
@@ -91,3 +91,42 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file });
   return file;
 }
+
+// ------------------------------------------------------------------ the Stores tree, as a person sees it
+
+export function sidebar(page: Page): Locator {
+  return page.locator('#workbench\\.parts\\.sidebar');
+}
+
+/** The row of a tree item in the Stores view, by its label. */
+export function row(page: Page, label: string): Locator {
+  const exactly = new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  return sidebar(page).locator('[role="tree"][aria-label="Stores"] [role="treeitem"]', { has: page.locator('.label-name', { hasText: exactly }) });
+}
+
+/** Clicks a collapsed tree item open and waits until it is expanded. */
+export async function expand(page: Page, label: string): Promise<void> {
+  const item = row(page, label).first();
+  await item.waitFor({ timeout: 30_000 });
+  if ((await item.getAttribute('aria-expanded')) !== 'true') await item.click();
+  for (let i = 0; i < 50; i++) {
+    if ((await item.getAttribute('aria-expanded')) === 'true') return;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`tree item ${await item.getAttribute('aria-label')} did not expand`);
+}
+
+/** Folds the Get Started section so the Stores tree has the sidebar's height. */
+export async function foldGetStarted(page: Page): Promise<void> {
+  const getStarted = sidebar(page).locator('.pane-header', { hasText: /Get Started/i });
+  await getStarted.waitFor({ timeout: 30_000 });
+  if ((await getStarted.getAttribute('aria-expanded')) === 'true') await getStarted.click();
+}
+
+/** Moves the mouse off the tree and closes hovers, so screenshots show the view at rest. */
+export async function settle(page: Page): Promise<void> {
+  await page.mouse.move(900, 700);
+  await page.keyboard.press('Escape');
+  await page.waitForTimeout(400);
+}
+
