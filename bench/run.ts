@@ -16,6 +16,7 @@ const SUITES: Record<string, () => Suite> = {
   local: () => (require('./suites/local') as typeof import('./suites/local')).runLocalSuite,
   rest: () => (require('./suites/rest') as typeof import('./suites/rest')).runRestSuite,
   tree: () => (require('./suites/tree') as typeof import('./suites/tree')).runTreeSuite,
+  activation: () => (require('./suites/activation') as typeof import('./suites/activation')).runActivationSuite,
 };
 
 const USAGE = `usage: npm run bench -- [${Object.keys(SUITES).join('|')}...] [--quick]`;
