@@ -8,10 +8,12 @@ import { formatValue, RESULTS_DIR, type BenchCase, type SuiteResult } from './ha
 export const DOCS_CHART = join(__dirname, '..', '..', 'docs', 'bench-ratios.svg');
 export const RESULTS_CHART = join(RESULTS_DIR, 'bench-ratios.svg');
 
-const WIDTH = 1000;
-const LABEL_WIDTH = 380;
+const WIDTH = 1140;
+const LABEL_WIDTH = 330;
 const PLOT_LEFT = LABEL_WIDTH + 20;
-const PLOT_RIGHT = WIDTH - 40;
+const PLOT_RIGHT = 880;
+/** The column right of the plot: each case's ratio and target in words. */
+const VALUES_LEFT = PLOT_RIGHT + 48;
 const ROW_HEIGHT = 30;
 const GROUP_HEADER = 30;
 const TOP = 96;
@@ -21,9 +23,14 @@ function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
-/** "1/412" below parity, "1.30×" above: the ratio as a person reads it. */
+/** Three significant digits, with thousands separators and no trailing zeros: 30, 7.85, 1,210. */
+function compact(value: number): string {
+  return Number(value.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 3 });
+}
+
+/** "1/412" below parity, "1.3×" above: the ratio as a person reads it. */
 export function ratioLabel(ratio: number): string {
-  return ratio < 1 ? `1/${formatValue(1 / ratio)}` : `${formatValue(ratio)}×`;
+  return ratio < 1 ? `1/${compact(1 / ratio)}` : `${compact(ratio)}×`;
 }
 
 function decadeLabel(exponent: number): string {
@@ -61,11 +68,15 @@ export function renderChart(results: SuiteResult[]): string {
     );
   }
 
+  out.push(
+    `<text x="${VALUES_LEFT}" y="${TOP - 14}" font-weight="600" fill="${COLORS.text}">ratio</text>`,
+    `<text x="${VALUES_LEFT + 84}" y="${TOP - 14}" font-weight="600" fill="${COLORS.text}">target</text>`,
+  );
   let y = TOP;
   for (const result of results) {
     out.push(
       `<text x="20" y="${y + 20}" font-size="14" font-weight="600" fill="${COLORS.text}">${escapeXml(result.suite)}</text>`,
-      `<line x1="20" y1="${y + 26}" x2="${PLOT_RIGHT}" y2="${y + 26}" stroke="${COLORS.grid}"/>`,
+      `<line x1="20" y1="${y + 26}" x2="${WIDTH - 20}" y2="${y + 26}" stroke="${COLORS.grid}"/>`,
     );
     y += GROUP_HEADER;
     for (const item of result.cases) {
@@ -105,16 +116,14 @@ function renderRow(item: BenchCase, y: number, x: (value: number) => number): st
   const barLeft = Math.min(start, end);
   const barWidth = Math.max(2, Math.abs(end - start));
   const targetX = x(item.target).toFixed(1);
-  // The value goes outside the bar's far end, on the side away from parity.
-  const labelX = item.ratio < 1 ? barLeft - 6 : barLeft + barWidth + 6;
-  const anchor = item.ratio < 1 ? 'end' : 'start';
   return [
     `<text x="${LABEL_WIDTH}" y="${middle + 4}" text-anchor="end" fill="${COLORS.text}">${escapeXml(item.name)}</text>`,
     `<rect x="${barLeft.toFixed(1)}" y="${(middle - 8).toFixed(1)}" width="${barWidth.toFixed(1)}" height="16" fill="${color}" rx="2"><title>${escapeXml(
       `${item.name}: ours ${formatValue(item.ours)} ${item.unit}, ${item.peerName} ${formatValue(item.peer)} ${item.unit}; ratio ${item.ratio.toPrecision(3)}, target ≤ ${item.target.toPrecision(3)}`,
     )}</title></rect>`,
     `<line x1="${targetX}" y1="${(middle - 12).toFixed(1)}" x2="${targetX}" y2="${(middle + 12).toFixed(1)}" stroke="${COLORS.target}" stroke-width="3"/>`,
-    `<text x="${labelX.toFixed(1)}" y="${middle + 4}" text-anchor="${anchor}" font-weight="600" fill="${color}">${escapeXml(ratioLabel(item.ratio))}</text>`,
+    `<text x="${VALUES_LEFT}" y="${middle + 4}" font-weight="600" fill="${color}">${escapeXml(ratioLabel(item.ratio))}</text>`,
+    `<text x="${VALUES_LEFT + 84}" y="${middle + 4}" fill="${COLORS.muted}">${escapeXml(`≤ ${ratioLabel(item.target)}`)}</text>`,
   ];
 }
 
