@@ -190,19 +190,29 @@ export function validatePut(
   return { bytes, metadataJson };
 }
 
-/** Validates every entry before any is written; the message names each bad entry's index. */
-export function validateBulkPut(limits: LimitProfile, entries: BulkPutEntry[], now?: number): void {
+/** Checks every item before any is written or sent; one error names each bad item's index and key. */
+function validateEach<T extends { key: string } | string>(rule: string, noun: string, items: T[], check: (item: T) => void): void {
   const problems: string[] = [];
-  entries.forEach((entry, index) => {
+  items.forEach((item, index) => {
     try {
-      validatePut(limits, entry.key, entry.value, entry, now);
+      check(item);
     } catch (error) {
-      problems.push(`#${index} (${JSON.stringify(entry.key)}): ${(error as Error).message}`);
+      problems.push(`#${index} (${JSON.stringify(typeof item === 'string' ? item : item.key)}): ${(error as Error).message}`);
     }
   });
   if (problems.length > 0) {
     const shown = problems.slice(0, 20).join('\n');
     const more = problems.length > 20 ? `\n…and ${problems.length - 20} more.` : '';
-    throw invalid('bulk.entries', `${problems.length} of ${entries.length} entries are invalid:\n${shown}${more}`);
+    throw invalid(rule, `${problems.length} of ${items.length} ${noun} are invalid:\n${shown}${more}`);
   }
+}
+
+/** Validates every entry before any is written; the message names each bad entry's index. */
+export function validateBulkPut(limits: LimitProfile, entries: BulkPutEntry[], now?: number): void {
+  validateEach('bulk.entries', 'entries', entries, (entry) => validatePut(limits, entry.key, entry.value, entry, now));
+}
+
+/** Validates every key of a bulk delete before any is sent. */
+export function validateBulkKeys(limits: LimitProfile, keys: string[]): void {
+  validateEach('bulk.keys', 'keys', keys, (key) => validateKey(limits, key));
 }

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { KvError } from '../../src/core/errors';
 import type { Logger } from '../../src/core/log';
 import { CloudflareStore } from '../../src/providers/cloudflare';
-import { packBatches, settleWithConcurrency } from '../../src/providers/cloudflare/batches';
+import { settleWithConcurrency } from '../../src/core/concurrency';
+import { packBatches } from '../../src/providers/http/bulkJobs';
 import { RestClient } from '../../src/providers/http';
 
 interface Received {

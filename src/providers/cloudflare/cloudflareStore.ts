@@ -31,6 +31,7 @@ import type {
 import {
   toBytes,
   utf8Length,
+  validateBulkKeys,
   validateBulkPut,
   validateKey,
   validateListLimit,
@@ -38,7 +39,7 @@ import {
   validatePut,
 } from '../../core/validation';
 import { RestClient, buildMultipart, parseBaseUrl, type RestRequest, type RestResponse } from '../http';
-import { packBatches, settleWithConcurrency } from './batches';
+import { packBatches, runBulkJobs, runPerKey, type BulkJob } from '../http/bulkJobs';
 import { CODE_KEY_NOT_FOUND, cloudflareError, type CloudflareEnvelope } from './errors';
 
 export const CLOUDFLARE_API_BASE_URL = 'https://api.cloudflare.com/client/v4';
@@ -126,11 +127,6 @@ function toKeyInfo(item: ListedKey): KeyInfo {
   if (typeof item.expiration === 'number') key.expiration = item.expiration;
   if (item.metadata !== undefined && item.metadata !== null) key.metadata = item.metadata;
   return key;
-}
-
-/** What a batch failure means for its keys: the reason each one carries in BulkResult.failed. */
-function describeFailure(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 export interface TokenVerification {
@@ -322,7 +318,7 @@ export class CloudflareStore implements KvStore {
     // The same key twice: the last entry wins, as if written one after the other; batches run concurrently.
     const latest = [...new Map(entries.map((entry) => [entry.key, entry])).values()];
     if (!this.capabilities.bulkWrite) {
-      return this.perKey(latest.map((entry) => entry.key), options, (key, index) =>
+      return runPerKey(this.provider, latest.map((entry) => entry.key), options, PER_KEY_CONCURRENCY, (key, index) =>
         this.put(namespaceId, key, latest[index].value, { ...latest[index], signal: options.signal }),
       );
     }
@@ -337,7 +333,7 @@ export class CloudflareStore implements KvStore {
       else sized.push({ item: { key: entry.key, json }, bytes: utf8Length(json) + 1 });
     }
     const batches = packBatches(sized, bulk.maxPairs, bulk.maxBytes - 2);
-    const jobs: { keys: string[]; run: () => Promise<string[]> }[] = [
+    const jobs: BulkJob[] = [
       ...batches.map((batch) => ({
         keys: batch.map((item) => item.key),
         run: () => this.sendBulkWrite(namespaceId, batch, options.signal),
@@ -350,25 +346,14 @@ export class CloudflareStore implements KvStore {
         },
       })),
     ];
-    return this.runJobs(jobs, latest.length, options);
+    return runBulkJobs(this.provider, jobs, latest.length, options, BULK_BATCH_CONCURRENCY);
   }
 
   async bulkDelete(namespaceId: string, keys: string[], options: BulkOptions = {}): Promise<BulkResult> {
-    const problems: string[] = [];
-    keys.forEach((key, index) => {
-      try {
-        validateKey(this.limits, key);
-      } catch (error) {
-        problems.push(`#${index} (${JSON.stringify(key)}): ${(error as Error).message}`);
-      }
-    });
-    if (problems.length > 0) {
-      const more = problems.length > 20 ? `\n…and ${problems.length - 20} more.` : '';
-      throw invalid('bulk.keys', `${problems.length} of ${keys.length} keys are invalid:\n${problems.slice(0, 20).join('\n')}${more}`);
-    }
+    validateBulkKeys(this.limits, keys);
     const unique = [...new Set(keys)];
     if (!this.capabilities.bulkDelete) {
-      return this.perKey(unique, options, (key) => this.delete(namespaceId, key, { signal: options.signal }));
+      return runPerKey(this.provider, unique, options, PER_KEY_CONCURRENCY, (key) => this.delete(namespaceId, key, { signal: options.signal }));
     }
     const bulk = this.limits.bulk!;
     const batches = packBatches(
@@ -389,7 +374,7 @@ export class CloudflareStore implements KvStore {
         return envelope.result?.unsuccessful_keys ?? [];
       },
     }));
-    return this.runJobs(jobs, unique.length, options);
+    return runBulkJobs(this.provider, jobs, unique.length, options, BULK_BATCH_CONCURRENCY);
   }
 
   async children(namespaceId: string, prefix: string, options: ChildrenOptions = {}): Promise<ChildrenPage> {
@@ -553,61 +538,6 @@ export class CloudflareStore implements KvStore {
       signal,
     });
     return envelope.result?.unsuccessful_keys ?? [];
-  }
-
-  /**
-   * Runs bulk jobs a few at a time and accounts for every key: confirmed, or failed with a reason.
-   * Cancellation rejects; when not a single job succeeded, the first job's error is thrown, typed.
-   */
-  private async runJobs(
-    jobs: { keys: string[]; run: () => Promise<string[]> }[],
-    total: number,
-    options: BulkOptions,
-    concurrency = BULK_BATCH_CONCURRENCY,
-  ): Promise<BulkResult> {
-    const result: BulkResult = { succeeded: [], failed: [] };
-    let done = 0;
-    options.onProgress?.({ done, total });
-    const outcomes = await settleWithConcurrency(
-      jobs,
-      concurrency,
-      async (job) => {
-        const unsuccessful = await job.run();
-        done += job.keys.length - new Set(unsuccessful).size;
-        options.onProgress?.({ done, total });
-        return unsuccessful;
-      },
-      options.signal,
-    );
-    if (options.signal?.aborted) throw cancelledError(options.signal);
-    outcomes.forEach((outcome, index) => {
-      const keys = jobs[index].keys;
-      if (outcome.status === 'fulfilled') {
-        const unsuccessful = new Set(outcome.value);
-        for (const key of keys) {
-          if (unsuccessful.has(key)) result.failed.push({ key, error: `${this.provider} reported that it did not apply this key.` });
-          else result.succeeded.push(key);
-        }
-      } else {
-        const reason = describeFailure(outcome.reason);
-        for (const key of keys) result.failed.push({ key, error: reason });
-      }
-    });
-    const firstError = outcomes.find((outcome) => outcome.status === 'rejected');
-    if (result.succeeded.length === 0 && firstError) throw (firstError as PromiseRejectedResult).reason;
-    return result;
-  }
-
-  /** Bulk work on a target without bulk endpoints: one request per key, a few at a time. */
-  private async perKey(keys: string[], options: BulkOptions, work: (key: string, index: number) => Promise<void>): Promise<BulkResult> {
-    const jobs = keys.map((key, index) => ({
-      keys: [key],
-      run: async () => {
-        await work(key, index);
-        return [] as string[];
-      },
-    }));
-    return this.runJobs(jobs, keys.length, options, PER_KEY_CONCURRENCY);
   }
 
   private requireCapability(capability: 'namespaceCreate' | 'namespaceRename' | 'namespaceDelete', what: string): void {

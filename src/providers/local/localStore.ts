@@ -30,6 +30,7 @@ import type {
 import {
   nowSeconds,
   toBytes,
+  validateBulkKeys,
   validateBulkPut,
   validateKey,
   validateListLimit,
@@ -346,18 +347,7 @@ export class LocalStore implements KvStore {
 
   async bulkDelete(namespaceId: string, keys: string[], options: BulkOptions = {}): Promise<BulkResult> {
     this.checkOpen();
-    const problems: string[] = [];
-    keys.forEach((key, index) => {
-      try {
-        validateKey(LOCAL_LIMITS, key);
-      } catch (error) {
-        problems.push(`#${index} (${JSON.stringify(key)}): ${describeError(error)}`);
-      }
-    });
-    if (problems.length > 0) {
-      const more = problems.length > 20 ? `\n…and ${problems.length - 20} more.` : '';
-      throw invalid('bulk.keys', `${problems.length} of ${keys.length} keys are invalid:\n${problems.slice(0, 20).join('\n')}${more}`);
-    }
+    validateBulkKeys(LOCAL_LIMITS, keys);
     this.requireNamespace(namespaceId);
     const result: BulkResult = { succeeded: [], failed: [] };
     for (let start = 0; start < keys.length; start += BULK_BATCH_KEYS) {

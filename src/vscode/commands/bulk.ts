@@ -6,8 +6,8 @@ import { BulkFileWriter, formatBulkProblem, parseBulkFile, summarizeBulkProblems
 import { describeOutcome, runBulkPut, summarizeOutcome, type BulkRunOutcome } from '../../core/bulkRun';
 import { describeError, KvError } from '../../core/errors';
 import type { KvStore } from '../../core/store';
-import { settleWithConcurrency } from '../../providers/cloudflare/batches';
-import { listNamespaces, prefixOf, type CommandDefinition, type Invocation, type PlaceTarget } from './context';
+import { settleWithConcurrency } from '../../core/concurrency';
+import { prefixOf, type CommandDefinition, type Invocation } from './context';
 import { READ_CONCURRENCY } from './keys';
 
 const JSON_FILTER = { 'JSON (wrangler bulk format)': ['json'], 'All files': ['*'] };
@@ -25,12 +25,6 @@ export interface ImportResult {
 
 function defaultFolder(): vscode.Uri | undefined {
   return vscode.workspace.workspaceFolders?.[0]?.uri;
-}
-
-async function namespaceLabel(store: KvStore, place: PlaceTarget): Promise<string> {
-  if (place.kind === 'namespace' && place.title) return place.title;
-  const found = (await listNamespaces(store)).find((namespace) => namespace.id === place.namespaceId);
-  return found?.title ?? place.namespaceId;
 }
 
 function problemReport(file: vscode.Uri, problems: BulkFileProblem[], warnings: BulkFileProblem[], total: number): string {
@@ -55,7 +49,7 @@ async function importJson(invocation: Invocation): Promise<ImportResult | undefi
   const file = files?.[0];
   if (!file) return undefined;
   const store = await invocation.store(place.connectionId);
-  const title = await namespaceLabel(store, place);
+  const title = await invocation.namespaceTitle(place);
   const bytes = await vscode.workspace.fs.readFile(file);
   const contents = parseBulkFile(bytes, {
     limits: store.limits,
@@ -162,7 +156,7 @@ async function exportJson(invocation: Invocation): Promise<ExportResult | undefi
   if (!place) return undefined;
   const store = await invocation.store(place.connectionId);
   const prefix = prefixOf(place);
-  const title = await namespaceLabel(store, place);
+  const title = await invocation.namespaceTitle(place);
   const baseName = `${title}${prefix ? `-${prefix.replace(/\/+$/, '')}` : ''}`.replace(/[\\/:*?"<>|\s]+/g, '-');
   const folder = defaultFolder();
   const file = await invocation.prompter.saveFile({

@@ -5,7 +5,7 @@ import { summarizeOutcome, describeOutcome, runBulkDelete, runBulkPut, type Bulk
 import { describeError, invalid, KvError } from '../../core/errors';
 import type { BulkPutEntry, KeyInfo, KvStore } from '../../core/store';
 import { keyProblem, nowSeconds, validateExpiration } from '../../core/validation';
-import { settleWithConcurrency } from '../../providers/cloudflare/batches';
+import { settleWithConcurrency } from '../../core/concurrency';
 import type { Connection } from '../connections';
 import { editConnection, removeConnection } from './connections';
 import {
@@ -340,7 +340,7 @@ async function deleteKeys(invocation: Invocation): Promise<DeleteResult[] | bool
       id: 'confirm',
       title: invocation.title,
       message: `Delete ${what}?`,
-      detail: `From namespace ${namespaceId} in ${invocation.connectionName(connectionId)}. This cannot be undone.`,
+      detail: `From namespace "${await invocation.namespaceTitle(group[0])}" in ${invocation.connectionName(connectionId)}. This cannot be undone.`,
       confirm: all.length === 1 ? 'Delete' : `Delete ${plural(all.length, 'Key')}`,
     });
     if (!confirmed) continue;
