@@ -3,10 +3,10 @@
 // Suites: local, rest, tree, activation. Each writes bench/results/<suite>.json and prints its table; at the end
 // the chart of every result present is drawn (docs/bench-ratios.svg when all of them are full runs).
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCharts } from './chart';
-import { log, renderTable, RESULTS_DIR, writeSuiteResult, type RunOptions, type SuiteResult } from './harness';
+import { log, renderMarkdownTable, renderTable, RESULTS_DIR, writeSuiteResult, type RunOptions, type SuiteResult } from './harness';
 
 type Suite = (options: RunOptions) => Promise<SuiteResult>;
 
@@ -59,8 +59,12 @@ async function main(): Promise<void> {
       log(`${name} could not run: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
     }
   }
-  const charts = writeCharts(readResults());
-  log(`\nchart: ${charts.join(', ')}`);
+  const results = readResults();
+  const charts = writeCharts(results);
+  // The Markdown table of every result present, for docs/performance.md.
+  const summary = join(RESULTS_DIR, 'summary.md');
+  writeFileSync(summary, renderMarkdownTable(results) + '\n');
+  log(`\nchart: ${charts.join(', ')}\ntable: ${summary}`);
   if (failed.length) log(`suites that failed to run: ${failed.join(', ')}`);
   log(`${missed} target(s) missed`);
   // A missed target is a finding, not a failure of the command; a suite that could not run is.

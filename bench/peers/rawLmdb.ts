@@ -37,11 +37,14 @@ export async function seedRawLmdb(dir: string, total: number): Promise<void> {
   }
 }
 
-/** Every key name, in order. */
-export function rawListAll(db: Database<Buffer, string>): string[] {
-  const names: string[] = [];
-  for (const key of db.getKeys({})) names.push(key);
-  return names;
+/**
+ * Every key, in order, with what is stored for it: a listing returns per-key information (Cloudflare's: expiration
+ * and metadata), so the floor reads each entry, not only the names.
+ */
+export function rawListAll(db: Database<Buffer, string>): { name: string; stored: Buffer }[] {
+  const listed: { name: string; stored: Buffer }[] = [];
+  for (const { key, value } of db.getRange({})) listed.push({ name: key, stored: value });
+  return listed;
 }
 
 /**

@@ -48,7 +48,10 @@ export async function startServerProcess(storeDir: string, token: string): Promi
       token,
       async stop() {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        // It closes its listener and store on SIGTERM; one that hangs is not allowed to outlive the bench.
+        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         await exited;
+        clearTimeout(killer);
       },
     };
   } catch (error) {

@@ -187,7 +187,7 @@ export async function runLocalSuite(options: RunOptions): Promise<SuiteResult> {
       },
       {
         miniflare: `all ${label} keys, pages of 1000 through list() with cursors`,
-        raw: `all ${label} keys: ours in pages of 1000 with cursors (names, expiration, metadata); raw lmdb one getKeys() pass over names`,
+        raw: `all ${label} keys: ours in pages of 1000 with cursors (name, expiration, metadata); raw lmdb in one getRange() pass (name and stored bytes)`,
       },
     );
 
