@@ -43,7 +43,8 @@ export interface NamespaceTarget {
   kind: 'namespace';
   connectionId: string;
   namespaceId: string;
-  title?: string;
+  /** The namespace's title, when the target came from the tree (else looked up when a message needs it). */
+  namespaceTitle?: string;
 }
 export interface FolderTarget {
   kind: 'folder';
@@ -51,6 +52,7 @@ export interface FolderTarget {
   namespaceId: string;
   /** Ends with '/'. */
   prefix: string;
+  namespaceTitle?: string;
 }
 export interface KeyTarget {
   kind: 'key';
@@ -59,6 +61,7 @@ export interface KeyTarget {
   key: string;
   /** What the tree knew of the key (expiration, metadata), when the target came from the tree. */
   info?: KeyInfo;
+  namespaceTitle?: string;
 }
 export type Target = ConnectionTarget | NamespaceTarget | FolderTarget | KeyTarget;
 /** A namespace, or a place in one: everything a key command can start from. */
@@ -76,13 +79,13 @@ export function toTarget(value: unknown): Target | undefined {
       return { kind: 'connection', connectionId: (node as { connection: Connection }).connection.id };
     case 'namespace': {
       const namespace = (node as { namespace: Namespace }).namespace;
-      return { kind: 'namespace', connectionId: String(node.connectionId), namespaceId: namespace.id, title: namespace.title };
+      return { kind: 'namespace', connectionId: String(node.connectionId), namespaceId: namespace.id, namespaceTitle: namespace.title };
     }
     case 'folder':
-      return { kind: 'folder', connectionId: String(node.connectionId), namespaceId: String(node.namespaceId), prefix: String(node.prefix) };
+      return { kind: 'folder', connectionId: String(node.connectionId), namespaceId: String(node.namespaceId), prefix: String(node.prefix), namespaceTitle: titleAbove(node) };
     case 'key': {
       const info = (node as { key: KeyInfo }).key;
-      return { kind: 'key', connectionId: String(node.connectionId), namespaceId: String(node.namespaceId), key: info.name, info };
+      return { kind: 'key', connectionId: String(node.connectionId), namespaceId: String(node.namespaceId), key: info.name, info, namespaceTitle: titleAbove(node) };
     }
     case 'error':
     case 'loadMore':
@@ -99,6 +102,14 @@ export function toTarget(value: unknown): Target | undefined {
     return { kind: 'folder', connectionId, namespaceId, prefix: plain.prefix };
   }
   return { kind: 'namespace', connectionId, namespaceId };
+}
+
+/** The title of the namespace a tree node sits in. */
+function titleAbove(node: { parent?: unknown }): string | undefined {
+  for (let current = node.parent as { type?: string; parent?: unknown; namespace?: Namespace } | undefined; current; current = current.parent as typeof current) {
+    if (current.type === 'namespace') return current.namespace?.title;
+  }
+  return undefined;
 }
 
 function looksLikeTarget(value: unknown): boolean {
@@ -150,6 +161,19 @@ export class Invocation {
     return this.deps.connections.get(connectionId)?.name ?? connectionId;
   }
 
+  /** The title of a target's namespace, for messages: from the tree when it came from there, else from the store. */
+  async namespaceTitle(target: PlaceTarget): Promise<string> {
+    if (target.namespaceTitle !== undefined) return target.namespaceTitle;
+    try {
+      const store = await this.store(target.connectionId);
+      const found = (await listNamespaces(store)).find((namespace) => namespace.id === target.namespaceId);
+      target.namespaceTitle = found?.title ?? target.namespaceId;
+    } catch {
+      target.namespaceTitle = target.namespaceId;
+    }
+    return target.namespaceTitle;
+  }
+
   /** The target's connection, or one the person picks (answer: 'connection', an id or a name). */
   async connection(accept: (connection: Connection) => boolean = () => true, placeHolder = 'Pick a connection'): Promise<Connection | undefined> {
     const given = this.target;
@@ -172,7 +196,7 @@ export class Invocation {
   async namespace(): Promise<NamespaceTarget | undefined> {
     const given = this.target;
     if (given && given.kind !== 'connection') {
-      return { kind: 'namespace', connectionId: given.connectionId, namespaceId: given.namespaceId, title: given.kind === 'namespace' ? given.title : undefined };
+      return { kind: 'namespace', connectionId: given.connectionId, namespaceId: given.namespaceId, namespaceTitle: given.namespaceTitle };
     }
     const connection = await this.connection();
     if (!connection) return undefined;
@@ -185,7 +209,7 @@ export class Invocation {
       placeHolder: `Pick a namespace of ${connection.name}`,
       items: namespaces.map((item) => ({ id: item.id, label: item.title, description: item.id === item.title ? undefined : item.id, value: item })),
     });
-    return namespace && { kind: 'namespace', connectionId: connection.id, namespaceId: namespace.id, title: namespace.title };
+    return namespace && { kind: 'namespace', connectionId: connection.id, namespaceId: namespace.id, namespaceTitle: namespace.title };
   }
 
   /** The target as a place (namespace, folder or key), or a namespace the person picks. */
@@ -209,7 +233,7 @@ export class Invocation {
       value: prefixOf(namespace),
       search: (text, signal) => searchKeys(store, namespace.namespaceId, text, signal),
     });
-    return key && { kind: 'key', connectionId: namespace.connectionId, namespaceId: namespace.namespaceId, key: key.name, info: key };
+    return key && { kind: 'key', connectionId: namespace.connectionId, namespaceId: namespace.namespaceId, key: key.name, info: key, namespaceTitle: namespace.namespaceTitle };
   }
 
   /** Runs long work with a cancellable progress notification. */
@@ -292,7 +316,7 @@ export function readArguments(args: unknown[]): { targets: Target[]; options: Co
   if (Array.isArray(second)) {
     const selected = second.map(toTarget).filter((target): target is Target => target !== undefined);
     // Menus pass the clicked item again inside the selection; it leads, once.
-    const same = (a: Target, b: Target) => JSON.stringify({ ...a, info: undefined, title: undefined }) === JSON.stringify({ ...b, info: undefined, title: undefined });
+    const same = (a: Target, b: Target) => JSON.stringify({ ...a, info: undefined, namespaceTitle: undefined }) === JSON.stringify({ ...b, info: undefined, namespaceTitle: undefined });
     targets = primary ? [primary, ...selected.filter((target) => !same(target, primary))] : selected;
     if (typeof third === 'object' && third !== null) options = third as CommandOptions;
   } else {

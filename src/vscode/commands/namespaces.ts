@@ -2,7 +2,7 @@
 import { describeError, invalid, isKvError, KvError } from '../../core/errors';
 import type { KvStore, Namespace } from '../../core/store';
 import { validateNamespaceTitle } from '../../core/validation';
-import { listNamespaces, type CommandDefinition, type Invocation, type NamespaceTarget } from './context';
+import type { CommandDefinition, Invocation } from './context';
 
 /** Keys counted before a namespace delete asks; beyond that it says "more than". */
 const COUNT_LIMIT = 10_000;
@@ -24,12 +24,6 @@ function requireCapability(store: KvStore, capability: 'namespaceCreate' | 'name
   if (store.capabilities[capability]) return;
   const why = store.kind === 'wrangler-dev' ? " — wrangler dev's namespaces are the kv_namespaces bindings of its wrangler configuration" : '';
   throw invalid(`capability.${capability}`, `${where} cannot ${what}${why}.`);
-}
-
-async function namespaceTitle(store: KvStore, target: NamespaceTarget): Promise<string> {
-  if (target.title !== undefined) return target.title;
-  const found = (await listNamespaces(store)).find((namespace) => namespace.id === target.namespaceId);
-  return found?.title ?? target.namespaceId;
 }
 
 /** Counts keys while it is cheap: an exact number, or a lower bound when it stopped early. */
@@ -70,7 +64,7 @@ export async function renameNamespace(invocation: Invocation): Promise<string | 
   if (!target) return undefined;
   const store = await invocation.store(target.connectionId);
   requireCapability(store, 'namespaceRename', 'rename namespaces', `"${invocation.connectionName(target.connectionId)}"`);
-  const current = await namespaceTitle(store, target);
+  const current = await invocation.namespaceTitle(target);
   const title = await invocation.prompter.input({
     id: 'title',
     title: invocation.title,
@@ -91,7 +85,7 @@ export async function deleteNamespace(invocation: Invocation): Promise<boolean> 
   const store = await invocation.store(target.connectionId);
   const connectionName = invocation.connectionName(target.connectionId);
   requireCapability(store, 'namespaceDelete', 'delete namespaces', `"${connectionName}"`);
-  const title = await namespaceTitle(store, target);
+  const title = await invocation.namespaceTitle(target);
   let lost = 'all of its keys';
   try {
     const { count, exact } = await countKeys(store, target.namespaceId);
