@@ -69,6 +69,8 @@ export interface BulkPutEntry {
   expiration?: number;
   expirationTtl?: number;
   metadata?: unknown;
+  /** Stored with the value where the provider keeps one (Telnyx), so a copied key keeps its type. */
+  contentType?: string;
 }
 
 export interface BulkProgress {

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { summarizeOutcome, describeOutcome, runBulkDelete, runBulkPut, type BulkRunOutcome } from '../../core/bulkRun';
 import { describeError, invalid, KvError } from '../../core/errors';
-import type { BulkPutEntry, KeyInfo, KvStore } from '../../core/store';
+import type { BulkPutEntry, KeyInfo, KvEntry, KvStore } from '../../core/store';
 import { keyProblem, nowSeconds, validateExpiration } from '../../core/validation';
 import { settleWithConcurrency } from '../../core/concurrency';
 import type { Connection } from '../connections';
@@ -117,9 +117,10 @@ export interface CopyOutcome {
 }
 
 /** Builds the entry that recreates a key under its new name, keeping value, metadata and expiration. */
-function copyEntry(store: KvStore, plan: CopyPlan, entry: { value: Uint8Array; expiration?: number; metadata?: unknown }, now: number): BulkPutEntry {
+function copyEntry(store: KvStore, plan: CopyPlan, entry: KvEntry, now: number): BulkPutEntry {
   const copy: BulkPutEntry = { key: plan.to, value: entry.value };
   if (entry.metadata !== undefined && store.capabilities.metadata) copy.metadata = entry.metadata;
+  if (entry.contentType !== undefined) copy.contentType = entry.contentType;
   const expiration = entry.expiration ?? plan.info?.expiration;
   if (expiration !== undefined) {
     if (store.capabilities.expiration === 'none') {
@@ -507,6 +508,7 @@ async function rewriteExpiration(invocation: Invocation, keys: KeyTarget[], stor
       await store.put(target.namespaceId, target.key, entry.value, {
         ...options,
         ...(entry.metadata !== undefined && store.capabilities.metadata ? { metadata: entry.metadata } : {}),
+        ...(entry.contentType !== undefined ? { contentType: entry.contentType } : {}),
         signal,
       });
       done.push(target.key);
