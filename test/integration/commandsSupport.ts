@@ -2,15 +2,16 @@
 // the project's Cloudflare-dialect server on 127.0.0.1 over a LocalStore in a temp dir), running commands without
 // any dialog (answers passed as options), and a Prompter that records what a command showed.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { KvError } from '../../src/core/errors';
 import type { KvStore } from '../../src/core/store';
 import { LocalStore } from '../../src/providers/local';
 import { startCloudflareServer, type CloudflareServer } from '../../src/server';
 import type { KvExplorerApi } from '../../src/vscode/api';
+import type { Connection } from '../../src/vscode/connections';
 import type { CommandOptions, Prompter } from '../../src/vscode/commands';
 import type { ConfirmRequest, InputRequest, Notice, OpenRequest, PickRequest, SaveRequest, SearchRequest } from '../../src/vscode/commands/prompter';
 import { activateApi, useTempLocalStore } from './treeSupport';
@@ -200,4 +201,62 @@ export class RecordingPrompter implements Prompter {
     assert.ok(found, `the command asked "${id}" (asked: ${this.asked.map((question) => question.id).join(', ')})`);
     return found.request as R;
   }
+}
+
+// ------------------------------------------------------------------ secrets
+
+/** The extension's ExtensionContext (a private field of the connection manager: tests look, they do not touch). */
+export function contextOf(api: KvExplorerApi): vscode.ExtensionContext {
+  return (api.connections as unknown as { context: vscode.ExtensionContext }).context;
+}
+
+/** Every file under `dir` whose bytes contain `needle`, and how many files were read. */
+function filesContaining(dir: string, needle: string): { found: string[]; scanned: number } {
+  const found: string[] = [];
+  let scanned = 0;
+  const walk = (current: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(current);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const path = join(current, name);
+      let stat;
+      try {
+        stat = statSync(path);
+      } catch {
+        continue;
+      }
+      if (stat.isDirectory()) walk(path);
+      else if (stat.isFile() && stat.size < 64 * 1024 * 1024) {
+        scanned++;
+        if (readFileSync(path).includes(needle)) found.push(path);
+      }
+    }
+  };
+  walk(dir);
+  return { found, scanned };
+}
+
+/** Asserts the secret is in SecretStorage for this connection and in none of the other places a value could end up. */
+export async function assertOnlyInSecretStorage(api: KvExplorerApi, connection: Connection, secret: string): Promise<void> {
+  const context = contextOf(api);
+  assert.equal(await context.secrets.get(`kvExplorer.connection.${connection.id}`), secret, 'the secret is in SecretStorage');
+  for (const [name, memento] of [['globalState', context.globalState], ['workspaceState', context.workspaceState]] as const) {
+    for (const key of memento.keys()) {
+      assert.ok(!JSON.stringify(memento.get(key) ?? null).includes(secret), `${name}["${key}"] holds no secret`);
+    }
+  }
+  const settings = vscode.workspace.getConfiguration('kvExplorer');
+  assert.ok(!JSON.stringify(settings).includes(secret), 'the kvExplorer settings hold no secret');
+  assert.ok(!api.log.recentLines().join('\n').includes(secret), 'the log holds no secret');
+  assert.ok(!JSON.stringify(api.connections.list()).includes(secret), 'the connection list holds no secret');
+  // On disk: the whole profile (settings.json, state, logs including the output channel) and the workspace.
+  const userDataDir = dirname(dirname(dirname(context.globalStorageUri.fsPath)));
+  const places = [userDataDir, ...(vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri.fsPath)];
+  const profile = filesContaining(userDataDir, secret);
+  assert.ok(profile.scanned > 0, `the profile at ${userDataDir} has files to look at`);
+  for (const place of places) assert.deepEqual(filesContaining(place, secret).found, [], `no file under ${place} holds the secret`);
 }
