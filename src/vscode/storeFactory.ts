@@ -7,6 +7,7 @@ import type { KvStore } from '../core/store';
 import { WRANGLER_EXPLORER_API_PATH } from '../core/wranglerConfig';
 import { CLOUDFLARE_API_BASE_URL, CloudflareStore, type CloudflareAuth } from '../providers/cloudflare';
 import { LOCAL_DATA_FILE, LocalStore } from '../providers/local';
+import { TelnyxStore, TELNYX_API_BASE_URL } from '../providers/telnyx';
 import type { Connection } from './connections';
 
 export interface StoreDependencies {
@@ -59,7 +60,8 @@ export async function createStore(connection: Connection, dependencies: StoreDep
     case 'wrangler-dev':
       if (!connection.baseUrl) throw new KvError('invalid', `"${connection.name}" has no URL.`);
       return new CloudflareStore({ baseUrl: wranglerDevApiRoot(connection.baseUrl), target: 'wrangler-dev', logger: dependencies.logger });
-    default:
-      throw new KvError('unavailable', `${connection.kind} connections are not supported by this build.`);
+    case 'telnyx':
+      if (!dependencies.secret) throw new KvError('unauthorized', `No API key is stored for "${connection.name}".`);
+      return new TelnyxStore({ baseUrl: connection.baseUrl ?? TELNYX_API_BASE_URL, apiKey: dependencies.secret, logger: dependencies.logger });
   }
 }

@@ -5,7 +5,13 @@ import { nowSeconds } from '../../src/core/validation';
 import type { KvExplorerApi } from '../../src/vscode/api';
 import type { SaveQuestion } from '../../src/vscode/fileSystem';
 import { kvUri, parseKvUri } from '../../src/vscode/kvUri';
+import { LocalStore } from '../../src/providers/local';
+import { TelnyxStore } from '../../src/providers/telnyx';
+import { startTelnyxServer } from '../../src/server';
 import { generatedKeys } from '../support/generatedKeys';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BACKENDS, type Backend } from './commandsSupport';
 import { activateApi } from './treeSupport';
 
@@ -28,6 +34,31 @@ function text(bytes: Uint8Array | undefined): string | undefined {
 async function closeAll(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}
+
+const TELNYX_KEY = 'telnyx-edit-key-7f3a9c21';
+
+/** A Telnyx connection to the Telnyx-dialect server; `store` talks to the same server, as a second client. */
+async function telnyxBackend(api: KvExplorerApi) {
+  const dir = mkdtempSync(join(tmpdir(), 'kv-edit-telnyx-'));
+  const local = await LocalStore.open(dir, { sweepIntervalMs: 0 });
+  const server = await startTelnyxServer({ store: local, apiKey: TELNYX_KEY });
+  const store = new TelnyxStore({ baseUrl: server.baseUrl, apiKey: TELNYX_KEY });
+  const connection = await api.connections.addConnection({ kind: 'telnyx', name: 'Telnyx edit test', authType: 'api-key', baseUrl: server.baseUrl }, TELNYX_KEY);
+  let counter = 0;
+  return {
+    connectionId: connection.id,
+    store,
+    server,
+    namespace: async () => (await store.createNamespace(`edit-${Date.now().toString(36)}-${++counter}`)).id,
+    async dispose() {
+      await api.connections.removeConnection(connection.id);
+      await store.close();
+      await server.close();
+      await local.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 describe('editing: kv documents', function () {
@@ -164,6 +195,47 @@ describe('editing: kv documents', function () {
       });
     });
   }
+
+  describe('editing on telnyx', () => {
+    let backend: Awaited<ReturnType<typeof telnyxBackend>>;
+    let ns: string;
+    before(async () => {
+      backend = await telnyxBackend(api);
+      ns = await backend.namespace();
+    });
+    after(async () => backend.dispose());
+
+    it('opens, edits and saves a value, and the Telnyx store holds it', async () => {
+      await backend.store.put(ns, 'site/index.html', '<h1>Hi</h1>', { contentType: 'text/html' });
+      const document = await openText(kvUri(backend.connectionId, ns, 'site/index.html'));
+      assert.equal(document.getText(), '<h1>Hi</h1>');
+      await replaceText(document, '<h1>Hello</h1>');
+      assert.ok(await document.save());
+      assert.equal(text((await backend.store.get(ns, 'site/index.html'))?.value), '<h1>Hello</h1>');
+    });
+
+    it('detects a conflicting write made elsewhere', async () => {
+      await backend.store.put(ns, 'conflict', 'v1');
+      const document = await openText(kvUri(backend.connectionId, ns, 'conflict'));
+      await replaceText(document, 'mine');
+      await backend.store.put(ns, 'conflict', 'theirs');
+      assert.equal(await document.save(), false);
+      assert.deepEqual(questions.map((q) => q.id), ['conflict']);
+      assert.equal(text((await backend.store.get(ns, 'conflict'))?.value), 'theirs');
+    });
+
+    it('refuses a key Telnyx does not allow and a value over 1 MiB before any request, naming the rule', async () => {
+      const before = backend.server.requests.count;
+      await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(kvUri(backend.connectionId, ns, 'user:1'), Buffer.from('v'))), /letters, digits/);
+      await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(kvUri(backend.connectionId, ns, 'big'), new Uint8Array(1024 * 1024 + 1))), /1 MiB/);
+      assert.equal(backend.server.requests.count, before);
+    });
+
+    it('offers no metadata document, since Telnyx has none', async () => {
+      await backend.store.put(ns, 'plain', 'v');
+      await assert.rejects(Promise.resolve(vscode.workspace.fs.readFile(kvUri(backend.connectionId, ns, 'plain', 'metadata'))), /does not store metadata/);
+    });
+  });
 
   describe('saves through faults (Cloudflare-dialect server)', () => {
     let backend: Backend & { server?: { setFaults(options: unknown): void; requests: { count: number } } };
