@@ -4,9 +4,8 @@ import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Locator, Page } from 'playwright-core';
 import { LocalStore } from '../../src/providers/local';
-import { openViewContainer, openWorkbench, screenshot, type Workbench } from './workbench';
+import { expand, foldGetStarted, openViewContainer, openWorkbench, row, screenshot, settle, sidebar, type Workbench } from './workbench';
 
 const DAY = 24 * 3600;
 
@@ -39,38 +38,6 @@ async function seedLocalStore(dir: string): Promise<void> {
   }
 }
 
-function sidebar(page: Page): Locator {
-  return page.locator('#workbench\\.parts\\.sidebar');
-}
-
-/** The row of a tree item in the Stores view, by its label. */
-function row(page: Page, label: string): Locator {
-  const exactly = new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-  return sidebar(page).locator('[role="tree"][aria-label="Stores"] [role="treeitem"]', { has: page.locator('.label-name', { hasText: exactly }) });
-}
-
-async function expand(page: Page, label: string): Promise<void> {
-  const item = row(page, label).first();
-  await item.waitFor({ timeout: 30_000 });
-  if ((await item.getAttribute('aria-expanded')) !== 'true') await item.click();
-  await assertExpanded(item);
-}
-
-async function assertExpanded(item: Locator): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    if ((await item.getAttribute('aria-expanded')) === 'true') return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`tree item ${await item.getAttribute('aria-label')} did not expand`);
-}
-
-/** Moves the mouse off the tree and closes hovers, so screenshots show the view at rest. */
-async function settle(page: Page): Promise<void> {
-  await page.mouse.move(900, 700);
-  await page.keyboard.press('Escape');
-  await page.waitForTimeout(400);
-}
-
 describe('Stores tree in the workbench', () => {
   let workbench: Workbench;
   let root: string;
@@ -94,9 +61,7 @@ describe('Stores tree in the workbench', () => {
     const { page } = workbench;
     await openViewContainer(page, 'KV Explorer');
     // Give the tree the sidebar's height: fold the Get Started section (as a user who has read it would).
-    const getStarted = sidebar(page).locator('.pane-header', { hasText: /Get Started/i });
-    await getStarted.waitFor({ timeout: 30_000 });
-    if ((await getStarted.getAttribute('aria-expanded')) === 'true') await getStarted.click();
+    await foldGetStarted(page);
     await expand(page, 'Local');
     await expand(page, 'shop-config');
     await expand(page, 'users');
