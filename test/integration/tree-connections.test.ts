@@ -2,12 +2,15 @@
 // while the rest of the tree keeps working, and a running wrangler dev (real Miniflare) is found through the
 // workspace's wrangler config.
 import * as assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
 import * as vscode from 'vscode';
 import type { KvError } from '../../src/core/errors';
+import { LocalStore } from '../../src/providers/local';
+import { startCloudflareServer, startTelnyxServer } from '../../src/server';
 import type { KvExplorerApi } from '../../src/vscode/api';
 import type { TreeNode } from '../../src/vscode/tree';
 import { activateApi, itemOf, labelOf, labels, markdown, useTempLocalStore } from './treeSupport';
@@ -111,6 +114,68 @@ describe('Stores tree connections', function () {
     } finally {
       await api.connections.removeConnection(offline.id);
     }
+  });
+
+  describe('hosted stores (the project\'s Cloudflare- and Telnyx-dialect servers)', () => {
+    let backingDir: string;
+    let backing: LocalStore;
+
+    before(async () => {
+      backingDir = mkdtempSync(join(tmpdir(), 'kv-tree-hosted-'));
+      backing = await LocalStore.open(backingDir, { sweepIntervalMs: 0 });
+    });
+
+    after(async () => {
+      await backing?.close();
+      rmSync(backingDir, { recursive: true, force: true });
+    });
+
+    it('shows a rejected token as an error child, and the connection works once the token is fixed', async () => {
+      const server = await startCloudflareServer({ store: backing, token: 'right-token-0123456789' });
+      await backing.createNamespace('PRODUCTION_CACHE');
+      const added = await api.connections.addConnection(
+        { kind: 'cloudflare', name: 'Cloudflare test', accountId: server.accountId, authType: 'api-token', baseUrl: server.baseUrl },
+        'wrong-token-0123456789',
+      );
+      try {
+        const node = await root(api, 'Cloudflare test');
+        assert.ok(node);
+        const children = await api.tree.getChildren(node);
+        assert.deepEqual(children.map((child) => itemOf(api, child).contextValue), ['error']);
+        assert.match(labelOf(api, children[0]), /auth|token|unauthori[sz]ed|401|403/i);
+
+        await api.connections.updateConnection(added.id, {}, 'right-token-0123456789');
+        const fixed = await root(api, 'Cloudflare test');
+        assert.ok(fixed);
+        assert.deepEqual(await labels(api, fixed), ['PRODUCTION_CACHE']);
+      } finally {
+        await api.connections.removeConnection(added.id);
+        await server.close();
+      }
+    });
+
+    it('says when a Telnyx namespace is still provisioning', async () => {
+      const server = await startTelnyxServer({ store: backing, apiKey: 'telnyx-key-0123456789', provisioningDelayMs: 10 * 60_000 });
+      await backing.createNamespace('sessions');
+      const added = await api.connections.addConnection(
+        { kind: 'telnyx', name: 'Telnyx test', authType: 'api-key', baseUrl: server.baseUrl },
+        'telnyx-key-0123456789',
+      );
+      try {
+        await (await api.storeFor(added.id)).createNamespace('orders');
+        const node = await root(api, 'Telnyx test');
+        assert.ok(node);
+        assert.equal(itemOf(api, node).contextValue, 'connection.telnyx');
+        const namespaces = await api.tree.getChildren(node);
+        const shown = Object.fromEntries(namespaces.map((child) => [labelOf(api, child), itemOf(api, child)]));
+        assert.equal(shown.orders?.description, 'provisioning…');
+        assert.equal((shown.orders?.iconPath as vscode.ThemeIcon).id, 'loading~spin');
+        assert.equal(shown.sessions?.description, '');
+      } finally {
+        await api.connections.removeConnection(added.id);
+        await server.close();
+      }
+    });
   });
 
   describe('wrangler dev', () => {
