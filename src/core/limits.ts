@@ -65,7 +65,8 @@ export const TELNYX_LIMITS: LimitProfile = {
     maxChars: 256,
     pattern: /^[-/_=.a-zA-Z0-9]+$/,
     patternDescription: 'letters, digits and - / _ = . only (no colons or spaces)',
-    forbidden: [''],
+    // The pattern allows them, but a URL resolves '.' and '..' away (…/keys/.. is the namespace's own path).
+    forbidden: ['', '.', '..'],
     reservedPrefix: '_',
   },
   maxValueBytes: 1 * MiB,

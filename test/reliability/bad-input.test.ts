@@ -16,7 +16,8 @@ import { nowSeconds, parseMetadataText } from '../../src/core/validation';
 import { CloudflareStore } from '../../src/providers/cloudflare';
 import { RestClient } from '../../src/providers/http';
 import { LocalStore } from '../../src/providers/local';
-import { startCloudflareServer, type CloudflareServer } from '../../src/server';
+import { TelnyxStore } from '../../src/providers/telnyx';
+import { startCloudflareServer, startTelnyxServer, type CloudflareServer } from '../../src/server';
 import { NetworkWatch, snapshotNamespace } from './common';
 
 type ProviderName = 'local' | 'cloudflare' | 'wrangler-dev' | 'telnyx';
@@ -88,10 +89,12 @@ circular.self = circular;
 const CASES: BadInputCase[] = [
   // ---------------------------------------------------------------- keys
   { name: 'put with an empty key', providers: ALL, run: (t) => refused(() => t.store.put(t.namespaceId, '', 'v')), rule: /^key\.empty$/, message: /key name is empty/ },
-  { name: 'put with the key "."', providers: CLOUDFLARE_RULES, run: (t) => refused(() => t.store.put(t.namespaceId, '.', 'v')), rule: /^key\.forbidden$/, message: /does not allow the key name "\."/ },
-  { name: 'put with the key ".."', providers: CLOUDFLARE_RULES, run: (t) => refused(() => t.store.put(t.namespaceId, '..', 'v')), rule: /^key\.forbidden$/, message: /does not allow the key name "\.\."/ },
-  { name: 'delete of the key ".." (would climb to the namespace path)', providers: CLOUDFLARE_RULES, run: (t) => refused(() => t.store.delete(t.namespaceId, '..')), rule: /^key\.forbidden$/, message: /"\.\."/ },
-  { name: 'get of the key "."', providers: CLOUDFLARE_RULES, run: (t) => refused(() => t.store.get(t.namespaceId, '.')), rule: /^key\.forbidden$/, message: /"\."/ },
+  { name: 'put with the key "."', providers: ALL, run: (t) => refused(() => t.store.put(t.namespaceId, '.', 'v')), rule: /^key\.forbidden$/, message: /does not allow the key name "\."/ },
+  { name: 'put with the key ".."', providers: ALL, run: (t) => refused(() => t.store.put(t.namespaceId, '..', 'v')), rule: /^key\.forbidden$/, message: /does not allow the key name "\.\."/ },
+  // '.' and '..' are also in Telnyx's key alphabet, but a URL resolves them away: DELETE …/keys/.. is DELETE of the
+  // namespace's own path. No store may send them.
+  { name: 'delete of the key ".." (would climb to the namespace path)', providers: ALL, run: (t) => refused(() => t.store.delete(t.namespaceId, '..')), rule: /^key\.forbidden$/, message: /"\.\."/ },
+  { name: 'get of the key "."', providers: ALL, run: (t) => refused(() => t.store.get(t.namespaceId, '.')), rule: /^key\.forbidden$/, message: /"\."/ },
   { name: 'put with a 513-byte key', providers: CLOUDFLARE_RULES, run: (t) => refused(() => t.store.put(t.namespaceId, 'k'.repeat(513), 'v')), rule: /^key\.maxBytes$/, message: /513 bytes.*at most 512/ },
   {
     name: 'put with a key of 257 characters that is 513 bytes in UTF-8',
@@ -168,7 +171,7 @@ const CASES: BadInputCase[] = [
     rule: /^bulk\.entries$/,
     message: /1 of 3 entries are invalid:\n#1 \(""\): The key name is empty/,
   },
-  { name: 'bulk delete where one key is ".."', providers: CLOUDFLARE_RULES, run: (t) => refused(() => t.store.bulkDelete(t.namespaceId, ['keep/a', '..'])), rule: /^bulk\.keys$/, message: /#1 \("\.\."\)/ },
+  { name: 'bulk delete where one key is ".."', providers: ALL, run: (t) => refused(() => t.store.bulkDelete(t.namespaceId, ['keep/a', '..'])), rule: /^bulk\.keys$/, message: /#1 \("\.\."\)/ },
   { name: 'import file that is not JSON', providers: ALL, run: async (t) => refusedFile(t, '[{"key": "a", "value": "b"},'), rule: /^file\.json$/, message: /not valid JSON/ },
   { name: 'import file of the wrong shape (an object)', providers: ALL, run: async (t) => refusedFile(t, '{"key": "a", "value": "b"}'), rule: /^file\.shape$/, message: /must hold an array.*holds an object/ },
   {
@@ -291,6 +294,22 @@ describe('reliability: bad-input table — a clear message before any request, a
     const [namespace] = (await wranglerDev.listNamespaces()).items;
     targets.set('wrangler-dev', { name: 'wrangler-dev', store: wranglerDev, namespaceId: namespace.id, origin: url.href });
 
+    const telnyxBacking = await LocalStore.open(tempDir('kv-rel-bad-tx-'), { sweepIntervalMs: 0 });
+    const telnyxServer = await startTelnyxServer({ store: telnyxBacking, apiKey: TOKEN });
+    const telnyx = new TelnyxStore({ baseUrl: telnyxServer.baseUrl, apiKey: TOKEN });
+    cleanups.push(async () => {
+      await telnyx.close();
+      await telnyxServer.close();
+      await telnyxBacking.close();
+    });
+    targets.set('telnyx', {
+      name: 'telnyx',
+      store: telnyx,
+      namespaceId: (await telnyx.createNamespace('bad-input')).id,
+      origin: telnyxServer.url,
+      serverRequests: () => telnyxServer.requests.count,
+    });
+
     for (const target of targets.values()) await seed(target);
     watch = new NetworkWatch();
   });
@@ -303,7 +322,6 @@ describe('reliability: bad-input table — a clear message before any request, a
   let caseCount = 0;
   for (const badInput of CASES) {
     for (const provider of badInput.providers) {
-      if (provider === 'telnyx') continue; // added with the Telnyx provider
       caseCount++;
       it(`${provider}: ${badInput.name}`, async () => {
         const target = targets.get(provider)!;
@@ -328,12 +346,13 @@ describe('reliability: bad-input table — a clear message before any request, a
 
   for (const baseUrl of INSECURE_BASE_URLS) {
     caseCount++;
-    it(`base URL ${baseUrl} is refused before any connection (Cloudflare, wrangler dev and the REST client itself)`, () => {
+    it(`base URL ${baseUrl} is refused before any connection (Cloudflare, wrangler dev, Telnyx and the REST client itself)`, () => {
       const sockets = watch.sockets;
       const connects = watch.connects.length;
       const requests = watch.requests.length;
       const attempts: [string, () => unknown][] = [
         ['CloudflareStore (cloudflare)', () => new CloudflareStore({ baseUrl, accountId: 'acc', auth: { token: TOKEN } })],
+        ['TelnyxStore', () => new TelnyxStore({ baseUrl, apiKey: TOKEN })],
         ['CloudflareStore (wrangler dev)', () => new CloudflareStore({ baseUrl, target: 'wrangler-dev' })],
         ['RestClient', () => new RestClient({ baseUrl, headers: { authorization: `Bearer ${TOKEN}` } })],
       ];
