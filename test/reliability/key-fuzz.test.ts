@@ -1,24 +1,27 @@
 // Key encoding fuzz: generated keys full of `/`, `..`, `%`, `?`, `#`, `+`, spaces, unicode and empty segments must
 // round-trip EXACTLY through every provider: written in bulk, listed (whole and by prefix), grouped into folders,
 // read back one by one, deleted one by one and in bulk. A value names its key, so a read that reached another
-// key's path shows. The servers' request logs prove the routes: every request was answered 200 and every value
-// route decodes to exactly one of the generated keys. The stored names are also checked from the other side
-// (the Cloudflare server's backing store; Miniflare's own KV binding).
+// key's path shows. The servers' request logs prove the routes: every request was answered with a success and
+// every key route decodes to exactly one of the generated keys. The stored names are also checked from the other
+// side (the dialect servers' backing stores; Miniflare's own KV binding). Document addresses (src/core/kvPath)
+// round-trip too; the real vscode.Uri and opened documents are in uri-fuzz.vscode.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
 import { childOf } from '../../src/core/keys';
-import { CLOUDFLARE_LIMITS } from '../../src/core/limits';
+import { decodeKvAddress, encodeKvAddress, type KvAddress } from '../../src/core/kvPath';
+import { CLOUDFLARE_LIMITS, TELNYX_LIMITS } from '../../src/core/limits';
 import type { KvStore } from '../../src/core/store';
 import { CloudflareStore } from '../../src/providers/cloudflare';
-import { settleWithConcurrency } from '../../src/providers/cloudflare/batches';
+import { settleWithConcurrency } from '../../src/core/concurrency';
 import { LocalStore } from '../../src/providers/local';
-import { startCloudflareServer, type RequestLogEntry } from '../../src/server';
+import { TelnyxStore } from '../../src/providers/telnyx';
+import { startCloudflareServer, startTelnyxServer, type RequestLogEntry } from '../../src/server';
 import { childrenAll, listAll } from '../support/storeContract';
 import { FULL, NetworkWatch, SEED, seededRandom, sized } from './common';
-import { CLOUDFLARE_FEATURES, CLOUDFLARE_PIECES, generateKeys, valueFor } from './keyFuzz';
+import { CLOUDFLARE_FEATURES, CLOUDFLARE_PIECES, generateKeys, TELNYX_FEATURES, TELNYX_PIECES, valueFor } from './keyFuzz';
 
 const TOKEN = 'reliability-fuzz-token-0b7e21';
 
@@ -34,6 +37,8 @@ interface RouteLog {
   entries(): { method: string; url: string; status?: number }[];
   /** Raw path of the namespace's routes, e.g. `/client/v4/accounts/local/storage/kv/namespaces/<id>`. */
   namespacePath: string;
+  /** The segment before a key in the dialect's key routes: 'values' and 'metadata' (Cloudflare), 'keys' (Telnyx). */
+  keyRoutes: string[];
 }
 
 const sortUtf8 = (names: string[]): string[] => [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
@@ -116,7 +121,7 @@ async function roundTrip(target: FuzzTarget, keys: string[], seed: number): Prom
 
 /**
  * Every request reached a route that exists and every key route named one generated key; GETs covered every key.
- * The only answer other than 200 allowed is a 404 for reading a key the fuzz had deleted.
+ * The only answer other than a success allowed is a 404 for reading a key the fuzz had deleted.
  */
 function assertRoutes(log: RouteLog, keys: string[], deleted: Set<string>): void {
   const known = new Set(keys);
@@ -127,10 +132,11 @@ function assertRoutes(log: RouteLog, keys: string[], deleted: Set<string>): void
     const path = entry.url.split('?')[0];
     const segments = path.split('/');
     const route = segments[segments.length - 2];
-    const keyRoute = path.startsWith(`${log.namespacePath}/`) && (route === 'values' || route === 'metadata');
+    const keyRoute = path.startsWith(`${log.namespacePath}/`) && log.keyRoutes.includes(route) && segments.length > log.namespacePath.split('/').length + 1;
     const key = keyRoute ? decodeURIComponent(segments[segments.length - 1]) : undefined;
     const readOfDeleted = entry.method === 'GET' && key !== undefined && deleted.has(key);
-    if (entry.status !== undefined && entry.status !== 200 && !(entry.status === 404 && readOfDeleted)) {
+    const success = entry.status !== undefined && entry.status >= 200 && entry.status < 300;
+    if (entry.status !== undefined && !success && !(entry.status === 404 && readOfDeleted)) {
       problems.push(`${entry.method} ${entry.url} → ${entry.status}`);
     }
     if (key === undefined) continue;
@@ -139,7 +145,7 @@ function assertRoutes(log: RouteLog, keys: string[], deleted: Set<string>): void
       continue;
     }
     if (!known.has(key)) problems.push(`${entry.method} ${entry.url}: reached ${JSON.stringify(key)}, which is no generated key`);
-    if (entry.method === 'GET' && route === 'values') readKeys.add(key);
+    if (entry.method === 'GET' && route === log.keyRoutes[0]) readKeys.add(key);
   }
   assert.deepEqual(problems.slice(0, 10), [], `${problems.length} requests went astray`);
   const unread = keys.filter((key) => !readKeys.has(key));
@@ -163,6 +169,28 @@ describe(`reliability: key encoding fuzz${FULL ? ' (full)' : ''}`, function () {
   it('the generator covers every feature it promises', () => {
     const { features } = generateKeys(2_000, SEED, CLOUDFLARE_PIECES, CLOUDFLARE_LIMITS);
     for (const name of CLOUDFLARE_FEATURES) assert.ok(features[name] >= 20, `only ${features[name]} of 2,000 keys show ${name}`);
+    const telnyx = generateKeys(2_000, SEED, TELNYX_PIECES, TELNYX_LIMITS);
+    for (const name of TELNYX_FEATURES) assert.ok(telnyx.features[name] >= 20, `only ${telnyx.features[name]} of 2,000 Telnyx keys show ${name}`);
+  });
+
+  it('document addresses (src/core/kvPath): 10,000 keys round-trip, through a parsed URL too, with a display path VS Code cannot rewrite', () => {
+    const { keys } = generateKeys(10_000, SEED + 3, CLOUDFLARE_PIECES, CLOUDFLARE_LIMITS);
+    const awkwardIds = ['local', 'Conn-1', 'c/with/slashes?#', 'ns%2F..', ''];
+    keys.forEach((key, index) => {
+      for (const kind of ['value', 'metadata'] as const) {
+        const address: KvAddress = { connectionId: awkwardIds[index % 4], namespaceId: awkwardIds[(index + 1) % 5] || 'n', key, kind };
+        const parts = encodeKvAddress(address);
+        assert.deepEqual(decodeKvAddress(parts), address, `key ${JSON.stringify(key)} (${kind})`);
+        // The parts are URI components (a decoded path): let a URL parser encode them, print, and parse them again.
+        const built = new URL(`kv://${parts.authority}`);
+        built.pathname = parts.path;
+        built.search = parts.query;
+        const parsed = new URL(built.href);
+        assert.deepEqual(decodeKvAddress({ query: parsed.search.slice(1) }), address, `key ${JSON.stringify(key)} (${kind}) through a URL parser`);
+        const segments = parts.path.split('/').slice(1);
+        assert.ok(!segments.some((segment) => segment === '' || segment === '.' || segment === '..'), `display path ${JSON.stringify(parts.path)} has a segment VS Code may normalise`);
+      }
+    });
   });
 
   const localCount = 10_000;
@@ -189,7 +217,7 @@ describe(`reliability: key encoding fuzz${FULL ? ' (full)' : ''}`, function () {
     server.requests.clear();
     const deleted = await roundTrip({ store, namespaceId, storedNames: () => listAll(backing, namespaceId) }, keys, SEED + 1);
     assertRoutes(
-      { entries: (): RequestLogEntry[] => server.requests.entries, namespacePath: `/client/v4/accounts/${server.accountId}/storage/kv/namespaces/${namespaceId}` },
+      { entries: (): RequestLogEntry[] => server.requests.entries, namespacePath: `/client/v4/accounts/${server.accountId}/storage/kv/namespaces/${namespaceId}`, keyRoutes: ['values', 'metadata'] },
       keys,
       deleted,
     );
@@ -237,6 +265,23 @@ describe(`reliability: key encoding fuzz${FULL ? ' (full)' : ''}`, function () {
     assert.ok(entries.length >= miniflareCount, `only ${entries.length} requests to Miniflare were seen`);
     const unanswered = entries.filter((entry) => entry.status === undefined);
     assert.deepEqual(unanswered.slice(0, 5), [], `${unanswered.length} requests to Miniflare have no status`);
-    assertRoutes({ entries: () => entries, namespacePath: `/cdn-cgi/explorer/api/storage/kv/namespaces/${namespace.id}` }, keys, deleted);
+    assertRoutes({ entries: () => entries, namespacePath: `/cdn-cgi/explorer/api/storage/kv/namespaces/${namespace.id}`, keyRoutes: ['values', 'metadata'] }, keys, deleted);
+  });
+  const telnyxCount = 10_000;
+  it(`Telnyx provider → Telnyx-dialect server: ${telnyxCount.toLocaleString('en')} keys of Telnyx's alphabet round-trip, every route exact`, async () => {
+    const backing = await LocalStore.open(tempDir('kv-rel-fuzz-tx-'), { sweepIntervalMs: 0 });
+    const server = await startTelnyxServer({ store: backing, apiKey: TOKEN });
+    const store = new TelnyxStore({ baseUrl: server.baseUrl, apiKey: TOKEN });
+    cleanups.push(async () => {
+      await store.close();
+      await server.close();
+      await backing.close();
+    });
+    const namespaceId = (await store.createNamespace('fuzz')).id;
+    const [backingNamespace] = (await backing.listNamespaces()).items;
+    const { keys } = generateKeys(telnyxCount, SEED + 4, TELNYX_PIECES, store.limits);
+    server.requests.clear();
+    const deleted = await roundTrip({ store, namespaceId, storedNames: () => listAll(backing, backingNamespace.id) }, keys, SEED + 4);
+    assertRoutes({ entries: (): RequestLogEntry[] => server.requests.entries, namespacePath: `/v2/storage/kvs/${namespaceId}`, keyRoutes: ['keys'] }, keys, deleted);
   });
 });
