@@ -125,6 +125,7 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
     this.disposables.push(
       vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_SCHEME, this),
       vscode.workspace.onDidOpenTextDocument((document) => this.pickLanguage(document)),
+      vscode.workspace.onDidCloseTextDocument((document) => this.snapshots.delete(document.uri.toString())),
     );
   }
 
@@ -328,6 +329,8 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
       this.snapshots.set(snapshot.toString(), text);
       const mine = kvUri(address.connectionId, address.namespaceId, address.key, address.kind);
       void vscode.commands.executeCommand('vscode.diff', snapshot, mine, `${address.key} (store) ↔ yours`);
+      // The person has now seen the store's version: the next save overwrites it, unless it changes again.
+      this.versions.set(addressId(address), versionOf(current));
       throw new KvError('cancelled', `Not saved: "${address.key}" changed in the store. Compare, then save again to overwrite.`);
     }
     throw new KvError('cancelled', `Not saved: "${address.key}" changed in the store since you opened it.`);
@@ -345,8 +348,9 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
       detail: `${store.limits.provider} needs an expiration at least ${store.limits.minExpirationSeconds} s ahead, so the current one cannot be sent again.`,
       choices: [keep, 'Remove Expiration'],
     });
-    if (answer === keep) return { metadata: options.metadata, expirationTtl: store.limits.minExpirationSeconds };
-    if (answer === 'Remove Expiration') return { metadata: options.metadata };
+    const kept: PutOptions = { ...options, expiration: undefined };
+    if (answer === keep) return { ...kept, expirationTtl: store.limits.minExpirationSeconds };
+    if (answer === 'Remove Expiration') return kept;
     throw new KvError('cancelled', `Not saved: "${address.key}" is about to expire.`);
   }
 
@@ -354,6 +358,8 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
     return {
       metadata: store.capabilities.metadata ? entry.metadata : undefined,
       expiration: store.capabilities.expiration === 'absolute-and-ttl' ? entry.expiration : undefined,
+      // Telnyx stores a Content-Type with the value; a save must not reset it to the default.
+      contentType: entry.contentType,
     };
   }
 

@@ -7,12 +7,12 @@ import type { SaveQuestion } from '../../src/vscode/fileSystem';
 import { kvUri, parseKvUri } from '../../src/vscode/kvUri';
 import { LocalStore } from '../../src/providers/local';
 import { TelnyxStore } from '../../src/providers/telnyx';
-import { startTelnyxServer } from '../../src/server';
+import { startCloudflareServer, startTelnyxServer } from '../../src/server';
 import { generatedKeys } from '../support/generatedKeys';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BACKENDS, type Backend } from './commandsSupport';
+import { BACKENDS, CF_ACCOUNT, CF_TOKEN, type Backend } from './commandsSupport';
 import { activateApi } from './treeSupport';
 
 async function openText(uri: vscode.Uri): Promise<vscode.TextDocument> {
@@ -34,6 +34,28 @@ function text(bytes: Uint8Array | undefined): string | undefined {
 async function closeAll(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}
+
+/** Polls until `probe` gives a value (VS Code applies some changes, like a language switch, a moment later). */
+async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function openDocument(uri: vscode.Uri): vscode.TextDocument | undefined {
+  return vscode.workspace.textDocuments.find((document) => document.uri.toString() === uri.toString());
+}
+
+function diffTabFor(uri: vscode.Uri): vscode.TabInputTextDiff | undefined {
+  for (const tab of vscode.window.tabGroups.all.flatMap((group) => group.tabs)) {
+    if (tab.input instanceof vscode.TabInputTextDiff && tab.input.modified.toString() === uri.toString()) return tab.input;
+  }
+  return undefined;
 }
 
 const TELNYX_KEY = 'telnyx-edit-key-7f3a9c21';
@@ -187,6 +209,68 @@ describe('editing: kv documents', function () {
         assert.deepEqual((await backend.store.get(ns, 'blob.bin'))?.value, bytes);
       });
 
+      it('opens JSON under a key without an extension as JSON, and other text as plain text', async () => {
+        await backend.store.put(ns, 'settings', '{"retries": 3}');
+        await backend.store.put(ns, 'greeting', 'hello {');
+        const settings = kvUri(backend.connectionId, ns, 'settings');
+        await openText(settings);
+        await waitFor(() => (openDocument(settings)?.languageId === 'json' ? true : undefined), 'the JSON language');
+        const greeting = await openText(kvUri(backend.connectionId, ns, 'greeting'));
+        assert.equal(greeting.languageId, 'plaintext');
+      });
+
+      it('asks before opening a value over kvExplorer.maxOpenSizeBytes, and opens it only when told', async () => {
+        const settings = vscode.workspace.getConfiguration('kvExplorer');
+        await settings.update('maxOpenSizeBytes', 100, vscode.ConfigurationTarget.Global);
+        try {
+          await backend.store.put(ns, 'big.txt', 'x'.repeat(200));
+          const uri = kvUri(backend.connectionId, ns, 'big.txt');
+          await assert.rejects(Promise.resolve(vscode.workspace.openTextDocument(uri)), /maxOpenSizeBytes/);
+          assert.deepEqual(questions.map((q) => q.id), ['large']);
+          assert.match(questions[0].message, /200 bytes/);
+          answer = (question) => (question.id === 'large' ? 'Open' : undefined);
+          const document = await openText(uri);
+          assert.equal(document.getText(), 'x'.repeat(200));
+        } finally {
+          await settings.update('maxOpenSizeBytes', undefined, vscode.ConfigurationTarget.Global);
+        }
+      });
+
+      it('refuses metadata over 1024 bytes, naming the limit and the size, and keeps the editor dirty', async () => {
+        await backend.store.put(ns, 'user/3', 'Lin', { metadata: { role: 'dev' } });
+        const document = await openText(kvUri(backend.connectionId, ns, 'user/3', 'metadata'));
+        await replaceText(document, JSON.stringify({ note: 'x'.repeat(1100) }));
+        assert.equal(await document.save(), false);
+        assert.equal(document.isDirty, true);
+        assert.ok(
+          api.log.recentLines().some((line) => line.includes('Save of "user/3"') && line.includes('1111 bytes') && line.includes('at most 1024')),
+          'the reason names the size and the limit',
+        );
+        const entry = await backend.store.get(ns, 'user/3');
+        assert.deepEqual(entry?.metadata, { role: 'dev' });
+        assert.equal(text(entry?.value), 'Lin');
+      });
+
+      it('Compare shows the store version beside yours; saving after it overwrites what was compared', async () => {
+        await backend.store.put(ns, 'cmp.txt', 'v1');
+        const uri = kvUri(backend.connectionId, ns, 'cmp.txt');
+        const document = await openText(uri);
+        await replaceText(document, 'mine');
+        await backend.store.put(ns, 'cmp.txt', 'theirs');
+        answer = (question) => (question.id === 'conflict' ? 'Compare' : undefined);
+        assert.equal(await document.save(), false, 'Compare does not save');
+        assert.equal(document.isDirty, true);
+        const diff = await waitFor(() => diffTabFor(uri), 'the diff editor');
+        assert.equal(diff.original.scheme, 'kv-snapshot');
+        assert.equal((await vscode.workspace.openTextDocument(diff.original)).getText(), 'theirs');
+        assert.equal(text((await backend.store.get(ns, 'cmp.txt'))?.value), 'theirs');
+
+        answer = () => undefined;
+        assert.ok(await document.save(), 'the compared version is overwritten without asking again');
+        assert.deepEqual(questions.map((q) => q.id), ['conflict']);
+        assert.equal(text((await backend.store.get(ns, 'cmp.txt'))?.value), 'mine');
+      });
+
       it('creates a new key on its first save', async () => {
         const uri = kvUri(backend.connectionId, ns, 'new/key.txt');
         await assert.rejects(Promise.resolve(vscode.workspace.fs.stat(uri)));
@@ -211,7 +295,46 @@ describe('editing: kv documents', function () {
       assert.equal(document.getText(), '<h1>Hi</h1>');
       await replaceText(document, '<h1>Hello</h1>');
       assert.ok(await document.save());
-      assert.equal(text((await backend.store.get(ns, 'site/index.html'))?.value), '<h1>Hello</h1>');
+      const entry = await backend.store.get(ns, 'site/index.html');
+      assert.equal(text(entry?.value), '<h1>Hello</h1>');
+      assert.equal(entry?.contentType, 'text/html', 'the stored Content-Type survives the save');
+    });
+
+    it('opens a binary value read-only as a hex dump and never changes its bytes', async () => {
+      const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff]);
+      await backend.store.put(ns, 'img/logo.png', bytes, { contentType: 'image/png' });
+      const uri = kvUri(backend.connectionId, ns, 'img/logo.png');
+      assert.equal((await vscode.workspace.fs.stat(uri)).permissions, vscode.FilePermission.Readonly);
+      const document = await openText(uri);
+      assert.match(document.getText(), /89 50 4e 47 0d 0a 1a 0a ff/);
+      await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(uri, Buffer.from(document.getText()))));
+      const entry = await backend.store.get(ns, 'img/logo.png');
+      assert.deepEqual(entry?.value, bytes);
+      assert.equal(entry?.contentType, 'image/png');
+    });
+
+    it('saves under injected 429s and 5xx, and keeps the editor dirty when the server keeps failing', async () => {
+      await backend.store.put(ns, 'flaky', 'before');
+      const document = await openText(kvUri(backend.connectionId, ns, 'flaky'));
+      await replaceText(document, 'after');
+      backend.server.setFaults({ rate: 0.5, kinds: ['429', '500', '503'], retryAfterSeconds: 0, seed: 5 });
+      try {
+        assert.ok(await document.save(), 'retried until it landed');
+      } finally {
+        backend.server.setFaults(undefined);
+      }
+      assert.equal(text((await backend.store.get(ns, 'flaky'))?.value), 'after');
+
+      await replaceText(document, 'never stored');
+      backend.server.setFaults({ rate: 1, kinds: ['503'], methods: ['PUT'], retryAfterSeconds: 0, seed: 1 });
+      try {
+        assert.equal(await document.save(), false);
+      } finally {
+        backend.server.setFaults(undefined);
+      }
+      assert.equal(document.isDirty, true);
+      assert.ok(api.log.recentLines().some((line) => line.includes('Save of "flaky"') && line.includes('503')), 'the reason is shown');
+      assert.equal(text((await backend.store.get(ns, 'flaky'))?.value), 'after');
     });
 
     it('detects a conflicting write made elsewhere', async () => {
@@ -234,6 +357,86 @@ describe('editing: kv documents', function () {
     it('offers no metadata document, since Telnyx has none', async () => {
       await backend.store.put(ns, 'plain', 'v');
       await assert.rejects(Promise.resolve(vscode.workspace.fs.readFile(kvUri(backend.connectionId, ns, 'plain', 'metadata'))), /does not store metadata/);
+    });
+  });
+
+  describe('a save when the stored expiration is under 60 s away (Cloudflare-dialect server)', () => {
+    // The server's store runs on a clock the test can move back, to store an expiration closer than Cloudflare allows
+    // to write, as happens when a key simply ages.
+    let clockOffset = 0;
+    let dir: string;
+    let local: LocalStore;
+    let server: Awaited<ReturnType<typeof startCloudflareServer>>;
+    let connectionId: string;
+    let ns: string;
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'kv-edit-expiring-'));
+      local = await LocalStore.open(dir, { sweepIntervalMs: 0, now: () => nowSeconds() + clockOffset });
+      server = await startCloudflareServer({ store: local, token: CF_TOKEN, accountId: CF_ACCOUNT });
+      connectionId = (
+        await api.connections.addConnection(
+          { kind: 'cloudflare', name: 'CF expiring', accountId: CF_ACCOUNT, authType: 'api-token', baseUrl: server.baseUrl },
+          CF_TOKEN,
+        )
+      ).id;
+      ns = (await local.createNamespace('expiring')).id;
+    });
+    after(async () => {
+      await api.connections.removeConnection(connectionId);
+      await server.close();
+      await local.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    async function seedExpiringSoon(key: string): Promise<number> {
+      const expiration = nowSeconds() + 30;
+      clockOffset = -120;
+      try {
+        await local.put(ns, key, 'old', { expiration, metadata: { keep: true } });
+      } finally {
+        clockOffset = 0;
+      }
+      return expiration;
+    }
+
+    async function editAndSave(key: string): Promise<{ saved: boolean; document: vscode.TextDocument }> {
+      const document = await openText(kvUri(connectionId, ns, key));
+      await replaceText(document, 'new');
+      return { saved: await document.save(), document };
+    }
+
+    it('asks, and Cancel keeps the editor dirty and the key as it was', async () => {
+      const expiration = await seedExpiringSoon('soon-cancel');
+      const { saved, document } = await editAndSave('soon-cancel');
+      assert.equal(saved, false);
+      assert.equal(document.isDirty, true);
+      assert.deepEqual(questions.map((q) => q.id), ['expiring']);
+      assert.match(questions[0].message, /expires in \d+ s/);
+      const entry = await local.get(ns, 'soon-cancel');
+      assert.equal(text(entry?.value), 'old');
+      assert.equal(entry?.expiration, expiration);
+    });
+
+    it('keeps the key for 60 s more when asked, with its metadata', async () => {
+      await seedExpiringSoon('soon-keep');
+      answer = (question) => question.choices.find((choice) => choice.startsWith('Keep'));
+      const { saved } = await editAndSave('soon-keep');
+      assert.ok(saved);
+      const entry = await local.get(ns, 'soon-keep');
+      assert.equal(text(entry?.value), 'new');
+      assert.deepEqual(entry?.metadata, { keep: true });
+      assert.ok(entry?.expiration !== undefined && entry.expiration >= nowSeconds() + 55, `expiration ${entry?.expiration}`);
+    });
+
+    it('drops the expiration when asked, with its metadata kept', async () => {
+      await seedExpiringSoon('soon-drop');
+      answer = (question) => (question.id === 'expiring' ? 'Remove Expiration' : undefined);
+      const { saved } = await editAndSave('soon-drop');
+      assert.ok(saved);
+      const entry = await local.get(ns, 'soon-drop');
+      assert.equal(text(entry?.value), 'new');
+      assert.deepEqual(entry?.metadata, { keep: true });
+      assert.equal(entry?.expiration, undefined);
     });
   });
 
