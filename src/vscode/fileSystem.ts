@@ -114,6 +114,8 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
   private readonly seen = new Map<string, { mtime: number; size?: number }>();
   /** Server versions shown on the left of a Compare. */
   private readonly snapshots = new Map<string, string>();
+  /** Connections already told that a save cannot keep a TTL their store never reports. */
+  private readonly toldTtlUnknown = new Set<string>();
   private pendingEvents: vscode.FileChangeEvent[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
@@ -195,7 +197,7 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
     if (!store.capabilities.write) throw vscode.FileSystemError.NoPermissions(`${store.limits.provider} connection "${address.connectionId}" is read-only.`);
     try {
       await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Window, title: `$(sync~spin) Saving ${address.key}…` },
+        { location: vscode.ProgressLocation.Window, title: `Saving ${address.key}…` },
         () => (address.kind === 'metadata' ? this.saveMetadata(store, address, content) : this.saveValue(store, address, content, options)),
       );
     } catch (error) {
@@ -293,6 +295,16 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
     this.attempts.delete(id);
     this.versions.set(id, written);
     this.announce([address], current ? vscode.FileChangeType.Changed : vscode.FileChangeType.Created);
+    if (current) this.tellTtlUnknown(store, address);
+  }
+
+  /** Telnyx never reports a key's TTL, so a save cannot re-send one: say so once per connection instead of silently. */
+  private tellTtlUnknown(store: KvStore, address: KvAddress): void {
+    if (store.capabilities.readsExpiration || store.capabilities.expiration === 'none' || this.toldTtlUnknown.has(address.connectionId)) return;
+    this.toldTtlUnknown.add(address.connectionId);
+    const message = `${store.limits.provider} does not report a key's expiration, so saving "${address.key}" wrote it without one. Set Expiration again if it had one.`;
+    this.log.log('warn', message);
+    void vscode.window.showWarningMessage(message);
   }
 
   private async saveMetadata(store: KvStore, address: KvAddress, content: Uint8Array): Promise<void> {

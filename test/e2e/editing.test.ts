@@ -108,4 +108,18 @@ describe('editing a value in the workbench', () => {
     await waitUntil(async () => /\bdirty\b/.test((await activeTab(page).getAttribute('class')) ?? ''), 'the tab to show unsaved changes');
     assert.equal(await readValue(storeDir, namespaceId, 'lists/groceries.md'), '# Groceries\n- bread\n- milk\n- coffee (from the phone)\n');
   });
+
+  it('shows why the save failed with a Retry, which asks again, and Overwrite stores the editor text', async () => {
+    const { page } = workbench;
+    const notice = page.locator('.notifications-toasts .notification-toast', { hasText: 'changed in the store since you opened it' });
+    await notice.waitFor({ timeout: 20_000 });
+    await page.waitForTimeout(500); // the toast slides in
+    await screenshot(page, 'editing-save-failed');
+    await notice.locator('.monaco-button', { hasText: 'Retry' }).click();
+    const dialog = page.locator('.monaco-dialog-box').filter({ hasText: 'changed in the store since you opened it' });
+    await dialog.waitFor({ timeout: 20_000 });
+    await dialog.locator('.monaco-button', { hasText: 'Overwrite' }).click();
+    await waitUntil(async () => (await readValue(storeDir, namespaceId, 'lists/groceries.md')) === '# Groceries\n- bread\n- milk\n- eggs\n', 'the overwritten value in the store');
+    await waitUntil(async () => !/\bdirty\b/.test((await activeTab(page).getAttribute('class')) ?? ''), 'the tab to be clean');
+  });
 });

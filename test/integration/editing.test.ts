@@ -271,6 +271,41 @@ describe('editing: kv documents', function () {
         assert.equal(text((await backend.store.get(ns, 'cmp.txt'))?.value), 'mine');
       });
 
+      it('announces its own saves: batched file events for the value and metadata documents, and the changed key', async () => {
+        await backend.store.put(ns, 'events/a', '1');
+        const uri = kvUri(backend.connectionId, ns, 'events/a');
+        const document = await openText(uri);
+        const fileEvents: vscode.FileChangeEvent[][] = [];
+        const keyEvents: unknown[] = [];
+        const subscriptions = [api.files.onDidChangeFile((events) => fileEvents.push(events)), api.files.onDidChangeKeys((keys) => keyEvents.push(...keys))];
+        try {
+          await replaceText(document, '2');
+          assert.ok(await document.save());
+          await waitFor(() => (fileEvents.length > 0 ? true : undefined), 'the file change events');
+        } finally {
+          subscriptions.forEach((subscription) => subscription.dispose());
+        }
+        assert.deepEqual(keyEvents, [{ connectionId: backend.connectionId, namespaceId: ns, key: 'events/a' }]);
+        assert.equal(fileEvents.length, 1, 'one batch');
+        assert.deepEqual(
+          fileEvents[0].map((event) => [event.type, event.uri.toString()]),
+          [
+            [vscode.FileChangeType.Changed, uri.toString()],
+            [vscode.FileChangeType.Changed, kvUri(backend.connectionId, ns, 'events/a', 'metadata').toString()],
+          ],
+        );
+      });
+
+      it('reloads an open, unmodified editor when a command changes its key', async () => {
+        await backend.store.put(ns, 'events/b', 'before');
+        const uri = kvUri(backend.connectionId, ns, 'events/b');
+        const document = await openText(uri);
+        await backend.store.put(ns, 'events/b', 'after');
+        api.files.keysChanged([{ connectionId: backend.connectionId, namespaceId: ns, key: 'events/b' }]);
+        await waitFor(() => (document.getText() === 'after' ? true : undefined), 'the editor to show the new value');
+        assert.equal(document.isDirty, false);
+      });
+
       it('creates a new key on its first save', async () => {
         const uri = kvUri(backend.connectionId, ns, 'new/key.txt');
         await assert.rejects(Promise.resolve(vscode.workspace.fs.stat(uri)));
@@ -298,6 +333,10 @@ describe('editing: kv documents', function () {
       const entry = await backend.store.get(ns, 'site/index.html');
       assert.equal(text(entry?.value), '<h1>Hello</h1>');
       assert.equal(entry?.contentType, 'text/html', 'the stored Content-Type survives the save');
+      assert.ok(
+        api.log.recentLines().some((line) => line.includes('Telnyx does not report a key\'s expiration') && line.includes('site/index.html')),
+        'the save says that a TTL cannot be kept',
+      );
     });
 
     it('opens a binary value read-only as a hex dump and never changes its bytes', async () => {
