@@ -104,10 +104,19 @@ describe('editing: kv documents', function () {
 
   afterEach(closeAll);
 
-  it('round-trips 10,000 generated keys through vscode.Uri.parse(uri.toString())', () => {
-    for (const key of generatedKeys(10_000, 7)) {
-      const uri = kvUri('local', 'ns', key);
-      assert.deepEqual(parseKvUri(vscode.Uri.parse(uri.toString())), { connectionId: 'local', namespaceId: 'ns', key, kind: 'value' }, JSON.stringify(key));
+  it('round-trips 10,000 generated keys through vscode.Uri.parse(uri.toString()), path included', () => {
+    const places = [
+      { connectionId: 'local', namespaceId: 'ns' },
+      { connectionId: 'my account #2', namespaceId: 'ns/1?#%' },
+    ];
+    for (const [index, key] of generatedKeys(10_000, 7).entries()) {
+      const { connectionId, namespaceId } = places[index % places.length];
+      const kind = index % 3 === 0 ? 'metadata' : 'value';
+      const uri = kvUri(connectionId, namespaceId, key, kind);
+      const parsed = vscode.Uri.parse(uri.toString());
+      assert.deepEqual(parseKvUri(parsed), { connectionId, namespaceId, key, kind }, JSON.stringify(key));
+      // The file system tells a key's own document from a parent folder by its path, so that must survive too.
+      assert.equal(parsed.path, uri.path, JSON.stringify(key));
     }
   });
 
