@@ -81,6 +81,20 @@ function isFolderUri(uri: vscode.Uri): boolean {
   return address !== undefined && kvUri(address.connectionId, address.namespaceId, address.key, address.kind).path !== uri.path;
 }
 
+/** File extensions some language claims: plain text's `.txt` (built into VS Code) and every extension manifest's. */
+function languageFileExtensions(): Set<string> {
+  const extensions = new Set<string>(['.txt']);
+  for (const extension of vscode.extensions.all) {
+    const languages: unknown = extension.packageJSON?.contributes?.languages;
+    if (!Array.isArray(languages)) continue;
+    for (const language of languages as { extensions?: unknown }[]) {
+      if (!Array.isArray(language.extensions)) continue;
+      for (const fileExtension of language.extensions) if (typeof fileExtension === 'string') extensions.add(fileExtension.toLowerCase());
+    }
+  }
+  return extensions;
+}
+
 function toFileSystemError(error: unknown, uri: vscode.Uri): vscode.FileSystemError {
   if (error instanceof vscode.FileSystemError) return error;
   const message = describeError(error);
@@ -438,6 +452,9 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
   /** Plain-text values that parse as JSON open as JSON; a key's own extension wins when it has one. */
   private pickLanguage(document: vscode.TextDocument): void {
     if (document.uri.scheme !== KV_SCHEME || document.languageId !== 'plaintext') return;
+    // `notes.txt` is plain text on purpose; `user.42` or `settings` got plaintext only for want of a known extension.
+    const extension = /(\.[^./]+)$/.exec(document.uri.path)?.[1].toLowerCase();
+    if (extension && languageFileExtensions().has(extension)) return;
     const text = document.getText();
     if (!/^\s*[[{"]/.test(text)) return;
     try {

@@ -226,6 +226,16 @@ describe('editing: kv documents', function () {
         await waitFor(() => (openDocument(settings)?.languageId === 'json' ? true : undefined), 'the JSON language');
         const greeting = await openText(kvUri(backend.connectionId, ns, 'greeting'));
         assert.equal(greeting.languageId, 'plaintext');
+        // An extension no language claims does not stop JSON detection; one that names plain text does.
+        await backend.store.put(ns, 'user.42', '{"name": "Ada"}');
+        const user = kvUri(backend.connectionId, ns, 'user.42');
+        await openText(user);
+        await waitFor(() => (openDocument(user)?.languageId === 'json' ? true : undefined), 'the JSON language for user.42');
+        await backend.store.put(ns, 'notes.txt', '{"plain": true}');
+        const notes = kvUri(backend.connectionId, ns, 'notes.txt');
+        await openText(notes);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(openDocument(notes)?.languageId, 'plaintext');
       });
 
       it('asks before opening a value over kvExplorer.maxOpenSizeBytes, and opens it only when told', async () => {
