@@ -2,7 +2,8 @@
 // The path is for people (the editor tab shows its last segment, the language follows its extension); VS Code may
 // normalise paths (`..`, `//`), so the query, which nothing rewrites, carries the exact connection, namespace and key.
 
-export type DocumentKind = 'value' | 'metadata';
+/** A key's value (its exact bytes), its metadata as JSON, or a read-only hex dump of a value that is not text. */
+export type DocumentKind = 'value' | 'metadata' | 'hex';
 
 export interface KvAddress {
   connectionId: string;
@@ -19,6 +20,8 @@ export interface KvUriParts {
 
 /** Metadata documents get a JSON path so VS Code picks the JSON language for them. */
 export const METADATA_SUFFIX = '.metadata.json';
+/** Hex views read as "logo.png (hex)" in the tab, and no language claims that extension. */
+export const HEX_SUFFIX = ' (hex)';
 
 /** A label for a key whose last segment is empty (`a/`), so the tab never reads blank. */
 const EMPTY_SEGMENT = '(empty)';
@@ -36,9 +39,9 @@ function authorityFor(connectionId: string): string {
 
 export function encodeKvAddress(address: KvAddress): KvUriParts {
   const segments = address.key.split('/').map(displaySegment);
-  const suffix = address.kind === 'metadata' ? METADATA_SUFFIX : '';
+  const suffix = address.kind === 'metadata' ? METADATA_SUFFIX : address.kind === 'hex' ? HEX_SUFFIX : '';
   const params = new URLSearchParams({ c: address.connectionId, n: address.namespaceId, k: address.key });
-  if (address.kind === 'metadata') params.set('t', 'metadata');
+  if (address.kind !== 'value') params.set('t', address.kind);
   return {
     authority: authorityFor(address.connectionId),
     path: `/${displaySegment(address.namespaceId)}/${segments.join('/')}${suffix}`,
@@ -53,6 +56,7 @@ export function decodeKvAddress(parts: Pick<KvUriParts, 'query'>): KvAddress | u
   const namespaceId = params.get('n');
   const key = params.get('k');
   if (connectionId === null || namespaceId === null || key === null) return undefined;
-  const kind = params.get('t') === 'metadata' ? 'metadata' : 'value';
+  const type = params.get('t');
+  const kind = type === 'metadata' || type === 'hex' ? type : 'value';
   return { connectionId, namespaceId, key, kind };
 }

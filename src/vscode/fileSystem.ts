@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import * as vscode from 'vscode';
 import { describeError, isKvError, KvError } from '../core/errors';
-import type { KvAddress } from '../core/kvPath';
+import type { DocumentKind, KvAddress } from '../core/kvPath';
 import type { KvEntry, KvStore, PutOptions } from '../core/store';
 import { formatBytes, nowSeconds, parseMetadataText, validateKey, validateValueSize } from '../core/validation';
 import type { ConnectionManager } from './connections';
@@ -14,6 +14,8 @@ import type { ExtensionLog } from './log';
 
 export const SNAPSHOT_SCHEME = 'kv-snapshot';
 export const DEFAULT_MAX_OPEN_BYTES = 5 * 1024 * 1024;
+/** Slack for the time a save takes to reach the store (retries included) when it re-sends an expiration. */
+const EXPIRATION_MARGIN_SECONDS = 10;
 
 /** A question the save flow asks; tests answer it through `KvFileSystemProvider.ask`. */
 export interface SaveQuestion {
@@ -55,13 +57,19 @@ function sameVersion(a: Version | undefined, b: Version | undefined): boolean {
   return a?.hash === b?.hash && a?.expiration === b?.expiration && a?.metadata === b?.metadata;
 }
 
-function addressId(address: KvAddress): string {
-  return JSON.stringify([address.connectionId, address.namespaceId, address.key]);
+/** One document: a key's value and its metadata are edited (and version-checked) separately. */
+function documentId(address: KvAddress): string {
+  return JSON.stringify([address.connectionId, address.namespaceId, address.key, address.kind]);
+}
+
+/** The documents a save of this key may have made stale; hex views are read-only and never saved. */
+function editableDocuments(address: KvAddress): KvAddress[] {
+  return (['value', 'metadata'] as const).map((kind) => ({ ...address, kind }));
 }
 
 /** A read-only hex dump, so binary values are shown faithfully and can never be saved back mangled. */
 export function hexDump(bytes: Uint8Array): string {
-  const lines: string[] = [`// Binary value, ${bytes.byteLength} bytes. Read-only: edit it with a binary-capable tool.`];
+  const lines: string[] = [`// ${bytes.byteLength} bytes, not UTF-8 text: shown read-only.`];
   for (let offset = 0; offset < bytes.byteLength; offset += 16) {
     const row = bytes.subarray(offset, offset + 16);
     const hex = Array.from(row, (b) => b.toString(16).padStart(2, '0')).join(' ');
@@ -95,6 +103,12 @@ function languageFileExtensions(): Set<string> {
   return extensions;
 }
 
+async function closeTabs(viewColumn: vscode.ViewColumn, matches: (input: unknown) => boolean): Promise<void> {
+  const group = vscode.window.tabGroups.all.find((candidate) => candidate.viewColumn === viewColumn);
+  const tabs = group?.tabs.filter((tab) => matches(tab.input)) ?? [];
+  if (tabs.length > 0) await vscode.window.tabGroups.close(tabs, true);
+}
+
 function toFileSystemError(error: unknown, uri: vscode.Uri): vscode.FileSystemError {
   if (error instanceof vscode.FileSystemError) return error;
   const message = describeError(error);
@@ -121,11 +135,15 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
    */
   private readonly attempts = new Map<string, Version>();
   /**
-   * mtime and size per document as VS Code last saw them. They change only when the extension itself changes the
-   * key, so open editors reload then; a change made elsewhere is caught when saving, by the version check, which
+   * mtime and size per document as VS Code last saw them. The mtime changes only when the extension itself changes
+   * the key (other than by saving that very document), so open editors reload then; a change made elsewhere is caught when saving, by the version check, which
    * asks the person instead of VS Code silently reloading or raising its own conflict.
    */
   private readonly seen = new Map<string, { mtime: number; size?: number }>();
+  /** Whether a key's value is not UTF-8 text, learned on each read; such values show as hex views in text editors. */
+  private readonly binary = new Map<string, boolean>();
+  /** Tabs being replaced by their hex view, so a burst of tab events swaps each once. */
+  private readonly swapping = new Set<string>();
   /** Server versions shown on the left of a Compare. */
   private readonly snapshots = new Map<string, string>();
   /** Connections already told that a save cannot keep a TTL their store never reports. */
@@ -142,6 +160,11 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
       vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_SCHEME, this),
       vscode.workspace.onDidOpenTextDocument((document) => this.pickLanguage(document)),
       vscode.workspace.onDidCloseTextDocument((document) => this.snapshots.delete(document.uri.toString())),
+      vscode.window.tabGroups.onDidChangeTabs(({ opened, changed }) => {
+        for (const tab of [...opened, ...changed]) {
+          this.showBinaryAsHex(tab).catch((error: unknown) => this.log.log('warn', `Could not show a hex view: ${describeError(error)}`));
+        }
+      }),
     );
   }
 
@@ -158,10 +181,10 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
     const address = this.addressOf(uri);
     const store = await this.storeOf(address);
     const entry = await this.read(store, address, uri);
-    const binary = address.kind === 'value' && !isUtf8(entry.value);
+    const binary = this.noteBinary(address, entry);
     const seen = this.seenOf(uri);
-    seen.size ??= address.kind === 'metadata' ? Buffer.byteLength(metadataText(entry)) : binary ? hexDump(entry.value).length : entry.value.byteLength;
-    const readonly = !store.capabilities.write || binary;
+    seen.size ??= address.kind === 'value' ? entry.value.byteLength : this.documentText(address, entry).byteLength;
+    const readonly = !store.capabilities.write || address.kind === 'hex' || (address.kind === 'value' && binary);
     return {
       type: vscode.FileType.File,
       ctime: 0,
@@ -183,15 +206,23 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
     const address = this.addressOf(uri);
     const store = await this.storeOf(address);
     const entry = await this.read(store, address, uri);
-    this.versions.set(addressId(address), versionOf(entry));
+    this.noteBinary(address, entry);
+    if (address.kind !== 'hex') this.versions.set(documentId(address), versionOf(entry));
     this.log.log('debug', `Opened "${address.key}" (${address.kind}) in ${address.namespaceId}.`);
-    const content = await this.documentContent(address, entry);
+    if (address.kind !== 'metadata') await this.confirmLargeOpen(address, entry);
+    const content = this.documentText(address, entry);
     this.seenOf(uri).size = content.byteLength;
     return content;
   }
 
-  private async documentContent(address: KvAddress, entry: KvEntry): Promise<Uint8Array> {
+  /** A value is its exact bytes (so image previews and hex editors work); the other kinds are text made from the entry. */
+  private documentText(address: KvAddress, entry: KvEntry): Uint8Array {
     if (address.kind === 'metadata') return Buffer.from(metadataText(entry));
+    if (address.kind === 'hex') return Buffer.from(hexDump(entry.value));
+    return entry.value;
+  }
+
+  private async confirmLargeOpen(address: KvAddress, entry: KvEntry): Promise<void> {
     const limit = vscode.workspace.getConfiguration('kvExplorer').get<number>('maxOpenSizeBytes', DEFAULT_MAX_OPEN_BYTES);
     if (entry.value.byteLength > limit) {
       const answer = await this.ask({
@@ -202,13 +233,13 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
       });
       if (answer !== 'Open') throw vscode.FileSystemError.Unavailable(`Not opened: "${address.key}" is ${formatBytes(entry.value.byteLength)}, over kvExplorer.maxOpenSizeBytes.`);
     }
-    return isUtf8(entry.value) ? entry.value : Buffer.from(hexDump(entry.value));
   }
 
   async writeFile(uri: vscode.Uri, content: Uint8Array, options: { create: boolean; overwrite: boolean }): Promise<void> {
     const address = this.addressOf(uri);
     const store = await this.storeOf(address);
     if (!store.capabilities.write) throw vscode.FileSystemError.NoPermissions(`${store.limits.provider} connection "${address.connectionId}" is read-only.`);
+    if (address.kind === 'hex') throw vscode.FileSystemError.NoPermissions(`The hex view of "${address.key}" is read-only; the value was not changed.`);
     try {
       await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: `Saving ${address.key}…` },
@@ -228,7 +259,7 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
     } catch (error) {
       throw toFileSystemError(error, uri);
     }
-    this.versions.delete(addressId(address));
+    for (const document of editableDocuments(address)) this.versions.delete(documentId(document));
     this.announce([address], vscode.FileChangeType.Deleted);
   }
 
@@ -283,10 +314,10 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
     // Validate before any request leaves the machine.
     validateKey(store.limits, address.key);
     validateValueSize(store.limits, content.byteLength);
-    const id = addressId(address);
+    const id = documentId(address);
     const current = await store.get(address.namespaceId, address.key);
     if (current && !isUtf8(current.value)) {
-      // Its document is a hex dump: saving that text back would replace the bytes with the dump.
+      // A text editor shows such bytes mangled: saving its text back would replace them.
       throw vscode.FileSystemError.NoPermissions(`"${address.key}" holds binary data and opens read-only; it was not changed.`);
     }
     const opened = this.versions.get(id);
@@ -303,12 +334,14 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
       await this.resolveConflict(address, current, known);
     }
     const putOptions = current ? await this.keepExpiration(store, address, current) : {};
-    const written = versionOf({ value: content, expiration: current?.expiration, metadata: putOptions.metadata })!;
-    this.attempts.set(id, written);
+    const attempt = versionOf({ value: content, expiration: putOptions.expiration, metadata: putOptions.metadata })!;
+    this.attempts.set(id, attempt);
     await store.put(address.namespaceId, address.key, content, putOptions);
     this.attempts.delete(id);
+    const written = await this.writtenVersion(store, address, attempt, putOptions);
     this.versions.set(id, written);
-    this.announce([address], current ? vscode.FileChangeType.Changed : vscode.FileChangeType.Created);
+    this.ownWriteLanded(address, written);
+    this.announce([address], current ? vscode.FileChangeType.Changed : vscode.FileChangeType.Created, true, 'value');
     if (current) this.tellTtlUnknown(store, address);
   }
 
@@ -324,14 +357,30 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
   private async saveMetadata(store: KvStore, address: KvAddress, content: Uint8Array): Promise<void> {
     if (!store.capabilities.metadata) throw vscode.FileSystemError.NoPermissions(`${store.limits.provider} does not store metadata.`);
     const metadata = parseMetadataText(store.limits, Buffer.from(content).toString('utf8'));
-    const id = addressId(address);
+    const id = documentId(address);
     const current = await store.get(address.namespaceId, address.key);
     if (!current) throw new KvError('not-found', `"${address.key}" no longer exists, so its metadata cannot be saved.`);
     if (this.versions.has(id) && !sameVersion(this.versions.get(id), versionOf(current))) await this.resolveConflict(address, current, true);
     const putOptions = { ...(await this.keepExpiration(store, address, current)), metadata };
     await store.put(address.namespaceId, address.key, current.value, putOptions);
-    this.versions.set(id, versionOf({ value: current.value, expiration: current.expiration, metadata }));
-    this.announce([address], vscode.FileChangeType.Changed);
+    const sent = versionOf({ value: current.value, expiration: putOptions.expiration, metadata })!;
+    const written = await this.writtenVersion(store, address, sent, putOptions);
+    this.versions.set(id, written);
+    this.ownWriteLanded(address, written);
+    this.announce([address], vscode.FileChangeType.Changed, true, 'metadata');
+  }
+
+  /** What the store now holds after our write; a TTL becomes an expiration only the store knows, so that is read back. */
+  private async writtenVersion(store: KvStore, address: KvAddress, sent: Version, options: PutOptions): Promise<Version> {
+    if (options.expirationTtl === undefined || !store.capabilities.readsExpiration) return sent;
+    return versionOf(await store.get(address.namespaceId, address.key)) ?? sent;
+  }
+
+  /** The key's other open document is not in conflict with this extension's own write. */
+  private ownWriteLanded(address: KvAddress, written: Version): void {
+    for (const document of editableDocuments(address)) {
+      if (this.versions.has(documentId(document))) this.versions.set(documentId(document), written);
+    }
   }
 
   private isOwnAttempt(id: string, current: KvEntry): boolean {
@@ -356,7 +405,7 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
       const mine = kvUri(address.connectionId, address.namespaceId, address.key, address.kind);
       void vscode.commands.executeCommand('vscode.diff', snapshot, mine, `${address.key} (store) ↔ yours`);
       // The person has now seen the store's version: the next save overwrites it, unless it changes again.
-      this.versions.set(addressId(address), versionOf(current));
+      this.versions.set(documentId(address), versionOf(current));
       throw new KvError('cancelled', `Not saved: "${address.key}" changed in the store. Compare, then save again to overwrite.`);
     }
     throw new KvError('cancelled', `Not saved: "${address.key}" changed in the store since you opened it.`);
@@ -366,16 +415,20 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
   private async keepExpiration(store: KvStore, address: KvAddress, current: KvEntry): Promise<PutOptions> {
     const options = this.preserved(store, current);
     const expiration = options.expiration;
-    if (expiration === undefined || expiration >= nowSeconds() + store.limits.minExpirationSeconds) return options;
-    const keep = `Keep for ${store.limits.minExpirationSeconds} s`;
+    const min = store.limits.minExpirationSeconds;
+    // The provider checks "at least `min` s ahead" when the write arrives, which may be after retries: keep a margin.
+    if (expiration === undefined || expiration >= nowSeconds() + min + EXPIRATION_MARGIN_SECONDS) return options;
+    const extendedTtl = 2 * min + EXPIRATION_MARGIN_SECONDS;
+    const extend = `Expire in ${extendedTtl} s`;
+    const left = expiration - nowSeconds();
     const answer = await this.ask({
       id: 'expiring',
-      message: `"${address.key}" expires ${expiration <= nowSeconds() ? 'now' : `in ${expiration - nowSeconds()} s`}.`,
-      detail: `${store.limits.provider} needs an expiration at least ${store.limits.minExpirationSeconds} s ahead, so the current one cannot be sent again.`,
-      choices: [keep, 'Remove Expiration'],
+      message: `"${address.key}" expires ${left <= 0 ? 'now' : `in ${left} s`}.`,
+      detail: `${store.limits.provider} needs an expiration at least ${min} s ahead when the write arrives, so the current one cannot be sent again.`,
+      choices: [extend, 'Remove Expiration'],
     });
     const kept: PutOptions = { ...options, expiration: undefined };
-    if (answer === keep) return { ...kept, expirationTtl: store.limits.minExpirationSeconds };
+    if (answer === extend) return { ...kept, expirationTtl: extendedTtl };
     if (answer === 'Remove Expiration') return kept;
     throw new KvError('cancelled', `Not saved: "${address.key}" is about to expire.`);
   }
@@ -387,6 +440,70 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
       // Telnyx stores a Content-Type with the value; a save must not reset it to the default.
       contentType: entry.contentType,
     };
+  }
+
+  // ------------------------------------------------------------------ binary values in text editors
+
+  /**
+   * A text editor would show a value that is not UTF-8 mangled (or not at all), so its tab is replaced by the hex view.
+   * Other editors (an image preview, a hex editor) get the value's exact bytes and are left alone.
+   */
+  private async showBinaryAsHex(tab: vscode.Tab): Promise<void> {
+    const input = tab.input;
+    const viewColumn = tab.group.viewColumn;
+    const options = { viewColumn, preview: tab.isPreview, preserveFocus: !tab.isActive };
+    if (input instanceof vscode.TabInputText) {
+      const hex = await this.hexViewOf(input.uri);
+      if (!hex || !this.startSwap(input.uri)) return;
+      try {
+        await vscode.window.showTextDocument(hex, options);
+        await closeTabs(viewColumn, (other) => other instanceof vscode.TabInputText && other.uri.toString() === input.uri.toString());
+      } finally {
+        this.swapping.delete(input.uri.toString());
+      }
+    } else if (input instanceof vscode.TabInputTextDiff) {
+      const [original, modified] = await Promise.all([this.hexViewOf(input.original), this.hexViewOf(input.modified)]);
+      if ((!original && !modified) || !this.startSwap(input.modified)) return;
+      try {
+        await vscode.commands.executeCommand('vscode.diff', original ?? input.original, modified ?? input.modified, tab.label, options);
+        await closeTabs(
+          viewColumn,
+          (other) => other instanceof vscode.TabInputTextDiff && other.original.toString() === input.original.toString() && other.modified.toString() === input.modified.toString(),
+        );
+      } finally {
+        this.swapping.delete(input.modified.toString());
+      }
+    }
+  }
+
+  private startSwap(uri: vscode.Uri): boolean {
+    if (this.swapping.has(uri.toString())) return false;
+    this.swapping.add(uri.toString());
+    return true;
+  }
+
+  /** The hex view for a value document whose value is not UTF-8; undefined for anything else. */
+  private async hexViewOf(uri: vscode.Uri): Promise<vscode.Uri | undefined> {
+    const address = parseKvUri(uri);
+    if (address?.kind !== 'value' || !(await this.isBinary(address))) return undefined;
+    return kvUri(address.connectionId, address.namespaceId, address.key, 'hex');
+  }
+
+  private async isBinary(address: KvAddress): Promise<boolean> {
+    const known = this.binary.get(documentId(address));
+    if (known !== undefined) return known;
+    try {
+      const entry = await (await this.storeOf(address)).get(address.namespaceId, address.key);
+      return entry ? this.noteBinary(address, entry) : false;
+    } catch {
+      return false; // the editor's own read reports the problem
+    }
+  }
+
+  private noteBinary(address: KvAddress, entry: KvEntry): boolean {
+    const binary = !isUtf8(entry.value);
+    this.binary.set(documentId({ ...address, kind: 'value' }), binary);
+    return binary;
   }
 
   // ------------------------------------------------------------------ helpers
@@ -430,13 +547,18 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
   }
 
   /** Bumps mtimes and fires the batched events (as in the MemFS sample), for both the value and metadata documents. */
-  private announce(addresses: readonly KvAddress[], type: vscode.FileChangeType, tellListeners = true): void {
+  private announce(addresses: readonly KvAddress[], type: vscode.FileChangeType, tellListeners = true, savedKind?: DocumentKind): void {
     const now = Date.now();
     for (const address of addresses) {
-      for (const kind of ['value', 'metadata'] as const) {
+      this.binary.delete(documentId({ ...address, kind: 'value' }));
+      for (const kind of ['value', 'metadata', 'hex'] as const) {
         const uri = kvUri(address.connectionId, address.namespaceId, address.key, kind);
         const previous = this.seen.get(uri.toString());
-        this.seen.set(uri.toString(), { mtime: Math.max(now, (previous?.mtime ?? 0) + 1) });
+        // The saved document keeps its mtime: if VS Code's stat right after the write fails, its editor still holds
+        // the old mtime, and a newer one would make every later save fail as "File Modified Since". Changes made
+        // elsewhere are caught by the version check instead.
+        const mtime = kind === savedKind && previous ? previous.mtime : Math.max(now, (previous?.mtime ?? 0) + 1);
+        this.seen.set(uri.toString(), { mtime });
         this.pendingEvents.push({ type, uri });
       }
     }

@@ -28,6 +28,9 @@ async function writeValue(storeDir: string, namespaceId: string, key: string, va
   }
 }
 
+/** Not valid UTF-8 (a PNG signature and stray bytes): a text editor gets the read-only hex view instead. */
+const BINARY_VALUE = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe]);
+
 async function typeAtEnd(page: Page, text: string): Promise<void> {
   await page.locator('.editor-instance .monaco-editor .view-lines').click();
   await page.keyboard.press('Control+End');
@@ -60,6 +63,7 @@ describe('editing a value in the workbench', () => {
     try {
       namespaceId = (await store.createNamespace('notes')).id;
       await store.put(namespaceId, 'lists/groceries.md', '# Groceries\n- bread\n');
+      await store.put(namespaceId, 'blobs/header.bin', BINARY_VALUE);
     } finally {
       await store.close();
     }
@@ -121,5 +125,26 @@ describe('editing a value in the workbench', () => {
     await dialog.locator('.monaco-button', { hasText: 'Overwrite' }).click();
     await waitUntil(async () => (await readValue(storeDir, namespaceId, 'lists/groceries.md')) === '# Groceries\n- bread\n- milk\n- eggs\n', 'the overwritten value in the store');
     await waitUntil(async () => !/\bdirty\b/.test((await activeTab(page).getAttribute('class')) ?? ''), 'the tab to be clean');
+  });
+
+  it('opens a binary value as a read-only hex view that typing cannot change', async () => {
+    const { page } = workbench;
+    await expand(page, 'blobs');
+    await row(page, 'header.bin').click();
+    await activeTab(page).filter({ hasText: 'header.bin (hex)' }).waitFor({ timeout: 30_000 });
+    const lines = page.locator('.editor-instance .view-lines', { hasText: '89 50 4e 47' });
+    await lines.waitFor({ timeout: 30_000 });
+    await typeAtEnd(page, 'typed');
+    await page.locator('.monaco-editor-overlaymessage', { hasText: 'read-only' }).waitFor({ timeout: 10_000 });
+    await settle(page);
+    await screenshot(page, 'editing-binary');
+    assert.doesNotMatch((await lines.textContent()) ?? '', /typed/);
+    assert.doesNotMatch((await activeTab(page).getAttribute('class')) ?? '', /\bdirty\b/);
+    const store = await LocalStore.open(storeDir, { sweepIntervalMs: 0 });
+    try {
+      assert.deepEqual((await store.get(namespaceId, 'blobs/header.bin'))?.value, BINARY_VALUE);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -31,8 +31,12 @@ function text(bytes: Uint8Array | undefined): string | undefined {
   return bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
 }
 
+/** Reverts every unsaved kv document (so none reloads after its connection is gone) and closes all editors. */
 async function closeAll(): Promise<void> {
-  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  for (const document of vscode.workspace.textDocuments.filter((candidate) => candidate.isDirty && candidate.uri.scheme === 'kv')) {
+    await vscode.window.showTextDocument(document);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  }
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 }
 
@@ -51,8 +55,25 @@ function openDocument(uri: vscode.Uri): vscode.TextDocument | undefined {
   return vscode.workspace.textDocuments.find((document) => document.uri.toString() === uri.toString());
 }
 
+function allTabs(): vscode.Tab[] {
+  return vscode.window.tabGroups.all.flatMap((group) => group.tabs);
+}
+
+/** After a value that is not UTF-8 opens, its tab is replaced by the read-only hex view. */
+async function showsHexViewInsteadOf(uri: vscode.Uri): Promise<{ document: vscode.TextDocument; isReadonly: boolean }> {
+  const address = parseKvUri(uri)!;
+  const hexUri = kvUri(address.connectionId, address.namespaceId, address.key, 'hex');
+  const editor = await waitFor(
+    () => vscode.window.visibleTextEditors.find((candidate) => candidate.document.uri.toString() === hexUri.toString()),
+    'the hex view',
+  );
+  await waitFor(() => (allTabs().some((tab) => tab.input instanceof vscode.TabInputText && tab.input.uri.toString() === uri.toString()) ? undefined : true), 'the value tab to close');
+  const stat = await vscode.workspace.fs.stat(hexUri);
+  return { document: editor.document, isReadonly: stat.permissions === vscode.FilePermission.Readonly };
+}
+
 function diffTabFor(uri: vscode.Uri): vscode.TabInputTextDiff | undefined {
-  for (const tab of vscode.window.tabGroups.all.flatMap((group) => group.tabs)) {
+  for (const tab of allTabs()) {
     if (tab.input instanceof vscode.TabInputTextDiff && tab.input.modified.toString() === uri.toString()) return tab.input;
   }
   return undefined;
@@ -206,16 +227,34 @@ describe('editing: kv documents', function () {
         assert.equal(text((await backend.store.get(ns, 'gone'))?.value), 'back');
       });
 
-      it('opens a binary value read-only as a hex dump and never changes its bytes', async () => {
+      it('reads a binary value as its exact bytes, shows it as a read-only hex view, and never changes it', async () => {
         const bytes = new Uint8Array([0xff, 0xfe, 0x00, 0x41, 0x80, 0x0a]);
         await backend.store.put(ns, 'blob.bin', bytes);
-        const uri = kvUri(backend.connectionId, ns, 'blob.bin');
-        const stat = await vscode.workspace.fs.stat(uri);
-        assert.equal(stat.permissions, vscode.FilePermission.Readonly);
-        const document = await openText(uri);
-        assert.match(document.getText(), /ff fe 00 41 80 0a/);
-        await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(uri, Buffer.from('text'))));
-        assert.deepEqual((await backend.store.get(ns, 'blob.bin'))?.value, bytes);
+        await backend.store.put(ns, 'latin1.txt', new Uint8Array([0x63, 0x61, 0x66, 0xe9])); // "café" in Latin-1: no NUL
+        for (const [key, dump] of [['blob.bin', /ff fe 00 41 80 0a/], ['latin1.txt', /63 61 66 e9/]] as const) {
+          const value = (await backend.store.get(ns, key))!.value;
+          const uri = kvUri(backend.connectionId, ns, key);
+          assert.ok(Buffer.from(await vscode.workspace.fs.readFile(uri)).equals(Buffer.from(value)), `${key}: exact bytes for binary-capable editors`);
+          assert.equal((await vscode.workspace.fs.stat(uri)).permissions, vscode.FilePermission.Readonly);
+          await vscode.commands.executeCommand('vscode.open', uri); // what a click in the tree does
+          const hex = await showsHexViewInsteadOf(uri);
+          assert.equal(hex.isReadonly, true, `${key}: the hex view is read-only`);
+          assert.match(hex.document.getText(), dump);
+          await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(uri, Buffer.from('text'))), /binary/);
+          await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(hex.document.uri, Buffer.from('text'))), /read-only/);
+          assert.ok(Buffer.from((await backend.store.get(ns, key))!.value).equals(Buffer.from(value)), `${key}: bytes untouched`);
+        }
+      });
+
+      it('compares two binary values as hex views', async () => {
+        await backend.store.put(ns, 'bin/a', new Uint8Array([0x00, 0x01, 0xff]));
+        await backend.store.put(ns, 'bin/b', new Uint8Array([0x00, 0x02, 0xff]));
+        const a = kvUri(backend.connectionId, ns, 'bin/a');
+        const b = kvUri(backend.connectionId, ns, 'bin/b');
+        await vscode.commands.executeCommand('vscode.diff', a, b, 'a ↔ b');
+        const hexA = kvUri(backend.connectionId, ns, 'bin/a', 'hex').toString();
+        await waitFor(() => allTabs().find((tab) => tab.input instanceof vscode.TabInputTextDiff && tab.input.original.toString() === hexA), 'the hex diff');
+        assert.ok(!allTabs().some((tab) => tab.input instanceof vscode.TabInputTextDiff && tab.input.original.toString() === a.toString()), 'the byte diff is replaced');
       });
 
       it('opens JSON under a key without an extension as JSON, and other text as plain text', async () => {
@@ -290,7 +329,7 @@ describe('editing: kv documents', function () {
         assert.equal(text((await backend.store.get(ns, 'cmp.txt'))?.value), 'mine');
       });
 
-      it('announces its own saves: batched file events for the value and metadata documents, and the changed key', async () => {
+      it('announces its own saves: one batch of file events for the key\'s documents, and the changed key', async () => {
         await backend.store.put(ns, 'events/a', '1');
         const uri = kvUri(backend.connectionId, ns, 'events/a');
         const document = await openText(uri);
@@ -308,10 +347,7 @@ describe('editing: kv documents', function () {
         assert.equal(fileEvents.length, 1, 'one batch');
         assert.deepEqual(
           fileEvents[0].map((event) => [event.type, event.uri.toString()]),
-          [
-            [vscode.FileChangeType.Changed, uri.toString()],
-            [vscode.FileChangeType.Changed, kvUri(backend.connectionId, ns, 'events/a', 'metadata').toString()],
-          ],
+          (['value', 'metadata', 'hex'] as const).map((kind) => [vscode.FileChangeType.Changed, kvUri(backend.connectionId, ns, 'events/a', kind).toString()]),
         );
       });
 
@@ -323,6 +359,29 @@ describe('editing: kv documents', function () {
         api.files.keysChanged([{ connectionId: backend.connectionId, namespaceId: ns, key: 'events/b' }]);
         await waitFor(() => (document.getText() === 'after' ? true : undefined), 'the editor to show the new value');
         assert.equal(document.isDirty, false);
+      });
+
+      it('checks a key\'s value and metadata documents each against what that document showed', async () => {
+        await backend.store.put(ns, 'pair', 'v1', { metadata: { rev: 1 } });
+        const metadataDocument = await openText(kvUri(backend.connectionId, ns, 'pair', 'metadata'));
+        const valueDocument = await openText(kvUri(backend.connectionId, ns, 'pair'));
+        // Our own value save does not make the open metadata document conflict.
+        await replaceText(valueDocument, 'v2');
+        assert.ok(await valueDocument.save());
+        await replaceText(metadataDocument, '{"rev": 2}');
+        assert.ok(await metadataDocument.save());
+        assert.equal(questions.length, 0);
+        assert.deepEqual(await backend.store.get(ns, 'pair').then((entry) => [text(entry?.value), entry?.metadata]), ['v2', { rev: 2 }]);
+
+        // A change made elsewhere, then another document of the key is opened (and reads the new state):
+        // the metadata document still detects that its own view is stale.
+        await backend.store.put(ns, 'pair', 'v2', { metadata: { rev: 'theirs' } });
+        await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+        await openText(kvUri(backend.connectionId, ns, 'pair'));
+        await replaceText(metadataDocument, '{"rev": 3}');
+        assert.equal(await metadataDocument.save(), false);
+        assert.deepEqual(questions.map((q) => q.id), ['conflict']);
+        assert.deepEqual((await backend.store.get(ns, 'pair'))?.metadata, { rev: 'theirs' });
       });
 
       it('creates a new key on its first save', async () => {
@@ -358,14 +417,16 @@ describe('editing: kv documents', function () {
       );
     });
 
-    it('opens a binary value read-only as a hex dump and never changes its bytes', async () => {
+    it('reads a binary value as its exact bytes and shows a text editor the read-only hex view', async () => {
       const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff]);
       await backend.store.put(ns, 'img/logo.png', bytes, { contentType: 'image/png' });
       const uri = kvUri(backend.connectionId, ns, 'img/logo.png');
       assert.equal((await vscode.workspace.fs.stat(uri)).permissions, vscode.FilePermission.Readonly);
-      const document = await openText(uri);
-      assert.match(document.getText(), /89 50 4e 47 0d 0a 1a 0a ff/);
-      await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(uri, Buffer.from(document.getText()))));
+      assert.ok(Buffer.from(await vscode.workspace.fs.readFile(uri)).equals(Buffer.from(bytes)), 'exact bytes, for an image preview');
+      await vscode.window.showTextDocument(uri); // a text editor, explicitly: .png would otherwise open in the image preview
+      const hex = await showsHexViewInsteadOf(uri);
+      assert.match(hex.document.getText(), /89 50 4e 47 0d 0a 1a 0a ff/);
+      await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(uri, Buffer.from(hex.document.getText()))));
       const entry = await backend.store.get(ns, 'img/logo.png');
       assert.deepEqual(entry?.value, bytes);
       assert.equal(entry?.contentType, 'image/png');
@@ -463,6 +524,14 @@ describe('editing: kv documents', function () {
       return { saved: await document.save(), document };
     }
 
+    /** The expiration this save set is our own change, not someone else's: saving again asks nothing. */
+    async function savesAgainWithoutQuestions(document: vscode.TextDocument): Promise<void> {
+      const asked = questions.length;
+      await replaceText(document, 'newer');
+      assert.ok(await document.save());
+      assert.deepEqual(questions.slice(asked), []);
+    }
+
     it('asks, and Cancel keeps the editor dirty and the key as it was', async () => {
       const expiration = await seedExpiringSoon('soon-cancel');
       const { saved, document } = await editAndSave('soon-cancel');
@@ -475,26 +544,28 @@ describe('editing: kv documents', function () {
       assert.equal(entry?.expiration, expiration);
     });
 
-    it('keeps the key for 60 s more when asked, with its metadata', async () => {
+    it('gives the key a little more time when asked (a TTL the next save keeps), with its metadata', async () => {
       await seedExpiringSoon('soon-keep');
-      answer = (question) => question.choices.find((choice) => choice.startsWith('Keep'));
-      const { saved } = await editAndSave('soon-keep');
+      answer = (question) => question.choices.find((choice) => choice.startsWith('Expire in'));
+      const { saved, document } = await editAndSave('soon-keep');
       assert.ok(saved);
       const entry = await local.get(ns, 'soon-keep');
       assert.equal(text(entry?.value), 'new');
       assert.deepEqual(entry?.metadata, { keep: true });
-      assert.ok(entry?.expiration !== undefined && entry.expiration >= nowSeconds() + 55, `expiration ${entry?.expiration}`);
+      assert.ok(entry?.expiration !== undefined && entry.expiration >= nowSeconds() + 120, `expiration ${entry?.expiration}`);
+      await savesAgainWithoutQuestions(document);
     });
 
     it('drops the expiration when asked, with its metadata kept', async () => {
       await seedExpiringSoon('soon-drop');
       answer = (question) => (question.id === 'expiring' ? 'Remove Expiration' : undefined);
-      const { saved } = await editAndSave('soon-drop');
+      const { saved, document } = await editAndSave('soon-drop');
       assert.ok(saved);
       const entry = await local.get(ns, 'soon-drop');
       assert.equal(text(entry?.value), 'new');
       assert.deepEqual(entry?.metadata, { keep: true });
       assert.equal(entry?.expiration, undefined);
+      await savesAgainWithoutQuestions(document);
     });
   });
 
