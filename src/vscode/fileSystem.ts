@@ -342,6 +342,7 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
     this.versions.set(id, written);
     this.ownWriteLanded(address, written);
     this.announce([address], current ? vscode.FileChangeType.Changed : vscode.FileChangeType.Created, true, 'value');
+    this.binary.set(id, !isUtf8(content)); // known without another read when the tab's state changes
     if (current) this.tellTtlUnknown(store, address);
   }
 
