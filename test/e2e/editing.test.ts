@@ -1,12 +1,12 @@
 // A person edits a value: clicks a key in the Stores tree, types, presses Ctrl+S, and the store holds the new
 // text. Then someone else changes the key, and the next Ctrl+S asks instead of overwriting.
 import * as assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { LocalStore } from '../../src/providers/local';
-import { expand, foldGetStarted, openViewContainer, openWorkbench, row, screenshot, settle, type Workbench } from './workbench';
+import { expand, foldGetStarted, openViewContainer, openWorkbenchOnLocalStore, row, screenshot, settle, type Workbench } from './workbench';
 
 /** Reads a key through a second handle on the same LMDB directory: a fresh read, not the extension's cache. */
 async function readValue(storeDir: string, namespaceId: string, key: string): Promise<string | undefined> {
@@ -68,9 +68,7 @@ describe('editing a value in the workbench', () => {
       await store.close();
     }
     const folder = join(root, 'workspace');
-    mkdirSync(join(folder, '.vscode'), { recursive: true });
-    writeFileSync(join(folder, '.vscode', 'settings.json'), JSON.stringify({ 'kvExplorer.localStore.path': storeDir }, null, 2));
-    workbench = await openWorkbench({ folder });
+    workbench = await openWorkbenchOnLocalStore(folder, storeDir);
   });
 
   after(async () => {

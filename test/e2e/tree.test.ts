@@ -1,11 +1,11 @@
 // A person browses the Stores tree in the workbench: expands a namespace and folders, clicks a key and reads
 // its value in an editor, then filters the namespace by prefix. Screenshots go to artifacts/ (and the README).
 import * as assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStore } from '../../src/providers/local';
-import { expand, foldGetStarted, openViewContainer, openWorkbench, row, screenshot, settle, sidebar, type Workbench } from './workbench';
+import { expand, foldGetStarted, openViewContainer, openWorkbenchOnLocalStore, row, screenshot, settle, sidebar, type Workbench } from './workbench';
 
 const DAY = 24 * 3600;
 
@@ -47,9 +47,7 @@ describe('Stores tree in the workbench', () => {
     const storeDir = join(root, 'store');
     const folder = join(root, 'shop');
     await seedLocalStore(storeDir);
-    mkdirSync(join(folder, '.vscode'), { recursive: true });
-    writeFileSync(join(folder, '.vscode', 'settings.json'), JSON.stringify({ 'kvExplorer.localStore.path': storeDir }, null, 2));
-    workbench = await openWorkbench({ folder });
+    workbench = await openWorkbenchOnLocalStore(folder, storeDir);
   });
 
   after(async () => {

@@ -2,7 +2,7 @@
 //   const workbench = await openWorkbench({ folder, env });   // ... workbench.page is a playwright-core Page
 //   await screenshot(workbench.page, 'stores-view');          // artifacts/stores-view.png
 //   await workbench.close();
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Locator, Page } from 'playwright-core';
@@ -130,3 +130,9 @@ export async function settle(page: Page): Promise<void> {
   await page.waitForTimeout(400);
 }
 
+/** Opens the workbench on a workspace folder whose settings point the Local connection at `storeDir`. */
+export async function openWorkbenchOnLocalStore(folder: string, storeDir: string): Promise<Workbench> {
+  mkdirSync(join(folder, '.vscode'), { recursive: true });
+  writeFileSync(join(folder, '.vscode', 'settings.json'), JSON.stringify({ 'kvExplorer.localStore.path': storeDir }, null, 2));
+  return openWorkbench({ folder });
+}
