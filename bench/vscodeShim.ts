@@ -2,7 +2,8 @@
 // the bench. It provides real, small implementations of the value classes that code constructs (TreeItem,
 // EventEmitter, ThemeIcon, ThemeColor, MarkdownString, Uri, Disposable) and settings read from package.json's
 // defaults. The editor-facing namespaces (window, commands, languages, env, …) record what is registered and
-// otherwise do nothing: their real work happens in VS Code's processes, not in the extension's.
+// otherwise do nothing: their real work happens in VS Code's processes, not in the extension's. Members the shim
+// does not know answer with inert stand-ins, so new API use in the extension does not break the bench.
 
 import Module = require('node:module');
 import { readFileSync } from 'node:fs';
@@ -185,6 +186,31 @@ const disposable = () => new Disposable(noop);
 /** An Event that never fires. */
 const quietEvent = () => disposable();
 
+/**
+ * A stand-in for any API member the shim does not know (the extension may start using more of VS Code's API):
+ * callable, constructible, every property another stand-in, `dispose()` a no-op, iterable as empty, not a thenable.
+ */
+function inert(): unknown {
+  const target = function () {};
+  return new Proxy(target, {
+    get(_target, property) {
+      if (property === 'then') return undefined;
+      if (property === 'dispose') return noop;
+      if (property === Symbol.iterator) return function* () {};
+      if (property === Symbol.toPrimitive) return () => '';
+      if (property === 'prototype') return target.prototype;
+      return inert();
+    },
+    apply: () => inert(),
+    construct: () => inert() as object,
+  });
+}
+
+/** `namespace` with an inert stand-in for every member it does not define. */
+function withFallback<T extends object>(namespace: T): T {
+  return new Proxy(namespace, { get: (target, property, receiver) => (property in target ? Reflect.get(target, property, receiver) : inert()) });
+}
+
 function outputChannel() {
   return { name: 'KV Explorer', logLevel: 2, onDidChangeLogLevel: quietEvent, append: noop, appendLine: noop, replace: noop, clear: noop, show: noop, hide: noop, dispose: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
 }
@@ -203,7 +229,7 @@ function readDefaults(): Record<string, unknown> {
 export function createVscodeShim(settings: Record<string, unknown> = {}) {
   const values = { ...readDefaults(), ...settings };
   const configurationChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
-  return {
+  return withFallback({
     version: '1.100.0-bench-shim',
     Disposable,
     EventEmitter,
@@ -219,8 +245,8 @@ export function createVscodeShim(settings: Record<string, unknown> = {}) {
     FilePermission: { Readonly: 1 },
     ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
     ConfigurationTarget: { Global: 1, Workspace: 2, WorkspaceFolder: 3 },
-    workspace: {
-      workspaceFolders: undefined,
+    workspace: withFallback({
+      workspaceFolders: undefined as undefined,
       getConfiguration(section?: string) {
         const full = (key: string) => (section ? `${section}.${key}` : key);
         return {
@@ -255,8 +281,8 @@ export function createVscodeShim(settings: Record<string, unknown> = {}) {
           throw FileSystemError.FileNotFound();
         },
       },
-    },
-    window: {
+    }),
+    window: withFallback({
       createOutputChannel: outputChannel,
       createTreeView: (id: string) => {
         registrations.treeViews.push(id);
@@ -273,18 +299,18 @@ export function createVscodeShim(settings: Record<string, unknown> = {}) {
       showQuickPick: async () => undefined,
       withProgress: async <R>(_options: unknown, task: (progress: { report: () => void }, token: unknown) => Promise<R>) =>
         task({ report: noop }, { isCancellationRequested: false, onCancellationRequested: quietEvent }),
-    },
-    commands: {
+    }),
+    commands: withFallback({
       registerCommand: (id: string) => {
         registrations.commands.push(id);
         return disposable();
       },
       executeCommand: async () => undefined,
       getCommands: async () => [...registrations.commands],
-    },
-    languages: { setTextDocumentLanguage: async (document: unknown) => document },
-    env: { clipboard: { readText: async () => '', writeText: async () => undefined } },
-  };
+    }),
+    languages: withFallback({ setTextDocumentLanguage: async (document: unknown) => document }),
+    env: withFallback({ clipboard: { readText: async () => '', writeText: async () => undefined } }),
+  });
 }
 
 export type VscodeShim = ReturnType<typeof createVscodeShim>;

@@ -216,7 +216,7 @@ export async function runLocalSuite(options: RunOptions): Promise<SuiteResult> {
         ours: oursList,
         peer: () =>
           timeMs(() => {
-            expectCount('raw list', rawListAll(rawDb.keys).length, sizes.keys);
+            expectCount('raw list', rawListAll(rawDb.keys), sizes.keys);
           }),
         reps: sizes.fastReps,
         detail: `all ${label} keys: ours in pages of 1000 with cursors (name, expiration, metadata); raw lmdb in one getRange() pass (name and stored bytes)`,
