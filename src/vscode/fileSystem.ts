@@ -153,7 +153,8 @@ export class KvFileSystemProvider implements vscode.FileSystemProvider, vscode.T
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
-    private readonly connections: ConnectionManager,
+    /** Only `storeFor` is needed, so a test can serve a store with other capabilities (a read-only one). */
+    private readonly connections: Pick<ConnectionManager, 'storeFor'>,
     private readonly log: ExtensionLog,
   ) {
     this.disposables.push(

@@ -3,7 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { nowSeconds } from '../../src/core/validation';
 import type { KvExplorerApi } from '../../src/vscode/api';
-import type { SaveQuestion } from '../../src/vscode/fileSystem';
+import { KvFileSystemProvider, type SaveQuestion } from '../../src/vscode/fileSystem';
+import type { KvStore } from '../../src/core/store';
 import { kvUri, parseKvUri } from '../../src/vscode/kvUri';
 import { LocalStore } from '../../src/providers/local';
 import { TelnyxStore } from '../../src/providers/telnyx';
@@ -566,6 +567,45 @@ describe('editing: kv documents', function () {
       assert.deepEqual(entry?.metadata, { keep: true });
       assert.equal(entry?.expiration, undefined);
       await savesAgainWithoutQuestions(document);
+    });
+  });
+
+  describe('a store that cannot write', () => {
+    // No provider reports `write: false` today (a read-only target would); the file system must still refuse cleanly.
+    let dir: string;
+    let local: LocalStore;
+    let files: KvFileSystemProvider;
+    let ns: string;
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'kv-edit-readonly-'));
+      local = await LocalStore.open(dir, { sweepIntervalMs: 0 });
+      ns = (await local.createNamespace('readonly')).id;
+      const capabilities = { ...local.capabilities, write: false };
+      const readOnly = new Proxy(local, {
+        get: (target, property) => {
+          if (property === 'capabilities') return capabilities;
+          const value: unknown = Reflect.get(target, property);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }) as KvStore;
+      files = new KvFileSystemProvider({ storeFor: async () => readOnly }, api.log);
+    });
+    after(async () => {
+      files.dispose();
+      await local.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('opens values read-only and refuses to save or create, leaving the store as it was', async () => {
+      await local.put(ns, 'config/app.json', '{"a":1}');
+      const uri = kvUri('readonly-test', ns, 'config/app.json');
+      assert.equal((await files.stat(uri)).permissions, vscode.FilePermission.Readonly);
+      assert.equal(text(await files.readFile(uri)), '{"a":1}');
+      const refusal = (error: unknown) => error instanceof vscode.FileSystemError && error.code === 'NoPermissions' && /read-only/.test(error.message);
+      await assert.rejects(files.writeFile(uri, Buffer.from('{"a":2}'), { create: false, overwrite: true }), refusal);
+      await assert.rejects(files.writeFile(kvUri('readonly-test', ns, 'new-key'), Buffer.from('x'), { create: true, overwrite: false }), refusal);
+      assert.equal(text((await local.get(ns, 'config/app.json'))?.value), '{"a":1}');
+      assert.equal(await local.get(ns, 'new-key'), undefined);
     });
   });
 
