@@ -6,7 +6,6 @@ import type { Logger } from '../core/log';
 import type { KvStore } from '../core/store';
 import { WRANGLER_EXPLORER_API_PATH } from '../core/wranglerConfig';
 import { CLOUDFLARE_API_BASE_URL, CloudflareStore, type CloudflareAuth } from '../providers/cloudflare';
-import { LOCAL_DATA_FILE, LocalStore } from '../providers/local';
 import { TelnyxStore, TELNYX_API_BASE_URL } from '../providers/telnyx';
 import type { Connection } from './connections';
 
@@ -22,6 +21,9 @@ export interface StoreDependencies {
 export const FIRST_LOCAL_NAMESPACE_TITLE = 'default';
 
 async function openLocalStore(directory: string, logger: Logger): Promise<KvStore> {
+  // Loaded here, not at the top: the local provider loads lmdb (native), which would otherwise be part of every
+  // activation, even one that never opens the local store.
+  const { LOCAL_DATA_FILE, LocalStore } = await import('../providers/local');
   const brandNew = !existsSync(join(directory, LOCAL_DATA_FILE));
   const store = await LocalStore.open(directory, { logger });
   if (brandNew) {

@@ -12,7 +12,7 @@
 // the provider's job, because each provider has its own error shape and codes. Network failures, timeouts
 // and cancellation, which have no body, become KvErrors here.
 
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { KvError } from '../../core/errors';
 import { redact, silentLogger, type Logger, type LogLevel } from '../../core/log';
 import {
@@ -202,6 +202,15 @@ function lowerCaseNames(headers: Record<string, string> | undefined): Record<str
   return out;
 }
 
+/**
+ * undici, loaded on first use: it is most of the bundle, and evaluating it at start-up would cost the extension's
+ * activation (which needs no network) tens of milliseconds. esbuild keeps a bundled `require` lazy.
+ */
+function loadUndici(): typeof import('undici') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('undici') as typeof import('undici');
+}
+
 function flattenHeaders(headers: Dispatcher.ResponseData['headers']): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
@@ -243,7 +252,7 @@ export class RestClient {
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher =
       options.dispatcher ??
-      new Agent({
+      new (loadUndici().Agent)({
         connections: maxConcurrent,
         keepAliveTimeout: 30_000,
         connect: { timeout: this.timeouts.connectMs },
