@@ -336,7 +336,8 @@ export class LocalStore implements KvStore {
         batchBytes += value.byteLength;
       }
       const keysOf = (from: number, to: number) => entries.slice(from, to).map((entry) => entry.key);
-      const stopped = await this.runBatch(namespaceId, options, result, keysOf(batchStart, next), keysOf(next, entries.length), () => {
+      const batchEnd = next;
+      const stopped = await this.runBatch(namespaceId, options, result, keysOf(batchStart, batchEnd), () => keysOf(batchEnd, entries.length), () => {
         for (const put of batch) this.writeInTransaction(put);
       });
       if (stopped) break;
@@ -353,7 +354,7 @@ export class LocalStore implements KvStore {
     for (let start = 0; start < keys.length; start += BULK_BATCH_KEYS) {
       const end = Math.min(start + BULK_BATCH_KEYS, keys.length);
       const batch = keys.slice(start, end);
-      const stopped = await this.runBatch(namespaceId, options, result, batch, keys.slice(end), () => {
+      const stopped = await this.runBatch(namespaceId, options, result, batch, () => keys.slice(end), () => {
         for (const key of batch) this.removeInTransaction(namespaceId + key);
       });
       if (stopped) break;
@@ -488,12 +489,13 @@ export class LocalStore implements KvStore {
     options: BulkOptions,
     result: BulkResult,
     batchKeys: string[],
-    laterKeys: string[],
+    /** Only asked for when the operation stops: building it for every batch would be quadratic. */
+    laterKeys: () => string[],
     write: () => void,
   ): Promise<boolean> {
     const failAll = (error: string) => {
       for (const key of batchKeys) result.failed.push({ key, error });
-      for (const key of laterKeys) result.failed.push({ key, error });
+      for (const key of laterKeys()) result.failed.push({ key, error });
     };
     if (options.signal?.aborted) {
       failAll('Cancelled before this key was written.');
