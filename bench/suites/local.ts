@@ -17,6 +17,7 @@ import {
   type RunOptions,
   type SuiteResult,
 } from '../harness';
+import { openFlushFloor } from '../peers/flushFloor';
 import { miniflareListAll, seedMiniflare, startMiniflare, type KvBinding } from '../peers/miniflare';
 import { openRawLmdb, rawListAll, rawRootChildren, seedRawLmdb } from '../peers/rawLmdb';
 
@@ -24,6 +25,8 @@ import { openRawLmdb, rawListAll, rawRootChildren, seedRawLmdb } from '../peers/
 const MINIFLARE_TARGET = 1 / 30;
 /** Within 2× of the raw engine. */
 const RAW_TARGET = 2;
+/** A durable put within 3× of one page write plus fdatasync (LMDB commits write a data page and a meta page). */
+const FLUSH_FLOOR_TARGET = 3;
 
 interface Sizes {
   keys: number;
@@ -103,6 +106,8 @@ export async function runLocalSuite(options: RunOptions): Promise<SuiteResult> {
   const store = await LocalStore.open(ours.dir, { sweepIntervalMs: 0 });
   const rawDb = openRawLmdb(raw.dir);
   const miniflare = await startMiniflare(join(miniflareSeed.dir, 'persist'));
+  // On the same file system as ours, so both pay the same disk.
+  const flushFloor = await openFlushFloor(ours.dir);
   const { namespaceId, putNamespaceId } = ours.manifest;
   const cases: BenchCase[] = [];
   /**
@@ -167,6 +172,26 @@ export async function runLocalSuite(options: RunOptions): Promise<SuiteResult> {
         reps: sizes.fastReps,
         detail: `${sizes.puts} awaited puts each, one committed write per put`,
       },
+    );
+    // The physical floor: what any put that must survive a power loss costs on this disk, whatever the store.
+    log('local: sequential put vs the flush floor');
+    const floor = await alternate(
+      [
+        { name: 'ours', measure: oursPut },
+        { name: 'floor', measure: perOp(sizes.puts, (index) => flushFloor.write(index)) },
+      ] satisfies Contender[],
+      { warmup: 1, reps: sizes.fastReps, label: 'sequential put (vs the flush floor)' },
+    );
+    cases.push(
+      ratioCase({
+        name: 'sequential put vs the flush floor',
+        unit: 'µs/op',
+        ours: floor.ours,
+        peer: floor.floor,
+        peerName: 'one 4 kB write + fdatasync',
+        target: FLUSH_FLOOR_TARGET,
+        detail: `${sizes.puts} awaited puts vs ${sizes.puts} page writes each followed by fdatasync, in the store's directory`,
+      }),
     );
 
     // --- sequential get: keys spread over the seeded namespace.
@@ -262,6 +287,7 @@ export async function runLocalSuite(options: RunOptions): Promise<SuiteResult> {
     );
   } finally {
     await miniflare.dispose();
+    await flushFloor.close();
     await rawDb.close();
     await store.close();
   }
