@@ -23,7 +23,8 @@ export const FIRST_LOCAL_NAMESPACE_TITLE = 'default';
 async function openLocalStore(directory: string, logger: Logger): Promise<KvStore> {
   // Loaded here, not at the top: the local provider loads lmdb (native), which would otherwise be part of every
   // activation, even one that never opens the local store.
-  const { LOCAL_DATA_FILE, LocalStore } = await import('../providers/local');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { LOCAL_DATA_FILE, LocalStore } = require('../providers/local') as typeof import('../providers/local');
   const brandNew = !existsSync(join(directory, LOCAL_DATA_FILE));
   const store = await LocalStore.open(directory, { logger });
   if (brandNew) {
