@@ -5,7 +5,8 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Miniflare } from 'miniflare';
+import type { Miniflare } from 'miniflare';
+import { startMiniflareExplorer } from '../support/miniflareExplorer';
 import * as vscode from 'vscode';
 import { LocalStore } from '../../src/providers/local';
 import { startCloudflareServer, type CloudflareServer } from '../../src/server';
@@ -152,15 +153,9 @@ describe('commands: connections', function () {
 
     before(async function () {
       this.timeout(60_000);
-      miniflare = new Miniflare({
-        modules: true,
-        script: 'export default { fetch() { return new Response("ok"); } }',
-        kvNamespaces: ['CACHE'],
-        unsafeLocalExplorer: true,
-        host: '127.0.0.1',
-        port: 0,
-      });
-      url = (await miniflare.ready).origin;
+      const started = await startMiniflareExplorer(['CACHE']);
+      miniflare = started.miniflare;
+      url = started.url.origin;
     });
 
     after(async () => {

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Miniflare } from 'miniflare';
+import type { Miniflare } from 'miniflare';
+import { startMiniflareExplorer } from '../support/miniflareExplorer';
 import * as vscode from 'vscode';
 import type { KvError } from '../../src/core/errors';
 import { LocalStore } from '../../src/providers/local';
@@ -189,15 +190,9 @@ describe('Stores tree connections', function () {
     });
 
     it('is found through the workspace\'s wrangler config when its port answers, and lists its KV', async () => {
-      miniflare = new Miniflare({
-        modules: true,
-        script: 'export default { fetch() { return new Response("shop worker"); } }',
-        kvNamespaces: ['CACHE'],
-        unsafeLocalExplorer: true,
-        host: '127.0.0.1',
-        port: 0,
-      });
-      const url = await miniflare.ready;
+      const started = await startMiniflareExplorer(['CACHE'], 'shop worker');
+      miniflare = started.miniflare;
+      const url = started.url;
       for (const [key, value] of [['config/app.json', '{"debug":true}'], ['greeting', 'hello']]) {
         const put = await fetch(new URL(`/cdn-cgi/explorer/api/storage/kv/namespaces/CACHE/values/${encodeURIComponent(key)}`, url), { method: 'PUT', body: value });
         assert.equal(put.status, 200, await put.text());

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Miniflare } from 'miniflare';
+import { startMiniflareExplorer } from '../support/miniflareExplorer';
 import { parseBulkFile } from '../../src/core/bulkFile';
 import { KvError } from '../../src/core/errors';
 import type { KvStore } from '../../src/core/store';
@@ -277,16 +277,8 @@ describe('reliability: bad-input table — a clear message before any request, a
       serverRequests: () => server.requests.count,
     });
 
-    const miniflare = new Miniflare({
-      modules: true,
-      script: 'export default { fetch() { return new Response("ok") } }',
-      kvNamespaces: ['NS'],
-      unsafeLocalExplorer: true,
-      host: '127.0.0.1',
-      port: 0,
-    });
-    const url = await miniflare.ready;
-    const wranglerDev = new CloudflareStore({ baseUrl: `${url.href}cdn-cgi/explorer/api`, target: 'wrangler-dev' });
+    const { miniflare, url, apiRoot } = await startMiniflareExplorer(['NS']);
+    const wranglerDev = new CloudflareStore({ baseUrl: apiRoot, target: 'wrangler-dev' });
     cleanups.push(async () => {
       await wranglerDev.close();
       await miniflare.dispose();

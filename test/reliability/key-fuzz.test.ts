@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Miniflare } from 'miniflare';
+import { startMiniflareExplorer } from '../support/miniflareExplorer';
 import { childOf } from '../../src/core/keys';
 import { decodeKvAddress, encodeKvAddress, type KvAddress } from '../../src/core/kvPath';
 import { CLOUDFLARE_LIMITS, TELNYX_LIMITS } from '../../src/core/limits';
@@ -225,17 +225,9 @@ describe(`reliability: key encoding fuzz${FULL ? ' (full)' : ''}`, function () {
 
   const miniflareCount = sized(1_000, 10_000);
   it(`wrangler dev target → Miniflare explorer API: ${miniflareCount.toLocaleString('en')} keys round-trip, every route exact`, async () => {
-    const miniflare = new Miniflare({
-      modules: true,
-      script: 'export default { fetch() { return new Response("ok") } }',
-      kvNamespaces: ['NS'],
-      unsafeLocalExplorer: true,
-      host: '127.0.0.1',
-      port: 0,
-    });
+    const { miniflare, url, apiRoot } = await startMiniflareExplorer(['NS']);
     cleanups.push(() => miniflare.dispose());
-    const url = await miniflare.ready;
-    const store = new CloudflareStore({ baseUrl: `${url.href}cdn-cgi/explorer/api`, target: 'wrangler-dev' });
+    const store = new CloudflareStore({ baseUrl: apiRoot, target: 'wrangler-dev' });
     cleanups.push(() => store.close());
     const binding = (await miniflare.getKVNamespace('NS')) as unknown as {
       list(options: { cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }>;

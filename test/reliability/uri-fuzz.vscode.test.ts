@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Miniflare } from 'miniflare';
+import { startMiniflareExplorer } from '../support/miniflareExplorer';
 import * as vscode from 'vscode';
 import { CLOUDFLARE_LIMITS } from '../../src/core/limits';
 import type { KvStore } from '../../src/core/store';
@@ -108,16 +108,8 @@ describe(`reliability: key encoding fuzz through document URIs${FULL ? ' (full)'
   }
 
   async function wranglerDevTarget(): Promise<Target> {
-    const miniflare = new Miniflare({
-      modules: true,
-      script: 'export default { fetch() { return new Response("ok") } }',
-      kvNamespaces: ['NS'],
-      unsafeLocalExplorer: true,
-      host: '127.0.0.1',
-      port: 0,
-    });
+    const { miniflare, url } = await startMiniflareExplorer(['NS']);
     cleanups.push(() => miniflare.dispose());
-    const url = await miniflare.ready;
     const connection = await api.connections.addConnection({ kind: 'wrangler-dev', name: 'URI fuzz: wrangler dev', authType: 'none', baseUrl: url.origin });
     cleanups.push(() => api.connections.removeConnection(connection.id));
     const store = await api.storeFor(connection.id);

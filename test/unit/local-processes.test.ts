@@ -1,76 +1,21 @@
 // The local store across processes: two processes sharing one store, and kill -9 in the middle of a bulk import.
 // Child scripts: test/support/localStoreChild.ts. Every wait is bounded; children are killed on failure.
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BULK_BATCH_KEYS, LocalStore } from '../../src/providers/local/localStore';
 import { IMPORT_CALL_SIZE, importKey, importValue, type ChildMessage } from '../support/localStoreChild';
+import { ForkedChild } from '../support/forkedChild';
 import { listAll } from '../support/storeContract';
 
 const CHILD_SCRIPT = join(__dirname, '..', 'support', 'localStoreChild.js');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A forked child with a bounded wait for its messages; an 'error' message or an early exit fails the wait. */
-class Child {
-  readonly process: ChildProcess;
-  readonly messages: ChildMessage[] = [];
-  private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly exitPromise: Promise<void>;
-  private wake: () => void = () => undefined;
-
-  constructor(args: string[]) {
-    this.process = fork(CHILD_SCRIPT, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.process.on('message', (message: ChildMessage) => {
-      this.messages.push(message);
-      this.wake();
-    });
-    this.exitPromise = new Promise((resolve) =>
-      this.process.on('exit', (code, signal) => {
-        this.exited = { code, signal };
-        this.wake();
-        resolve();
-      }),
-    );
-  }
-
-  async waitFor<T extends ChildMessage['type']>(type: T, timeoutMs: number): Promise<Extract<ChildMessage, { type: T }>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const failure = this.messages.find((message) => message.type === 'error');
-      if (failure?.type === 'error') throw new Error(`child failed: ${failure.message}`);
-      const found = this.messages.find((message) => message.type === type);
-      if (found) return found as Extract<ChildMessage, { type: T }>;
-      if (this.exited) throw new Error(`child exited (${JSON.stringify(this.exited)}) before sending ${type}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`child sent no ${type} within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 200));
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-
-  async killHard(): Promise<void> {
-    if (!this.exited) this.process.kill('SIGKILL');
-    await this.exitPromise;
-  }
-
-  async exit(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    await Promise.race([this.exitPromise, sleep(timeoutMs)]);
-    if (!this.exited) throw new Error(`child did not exit within ${timeoutMs} ms`);
-    return this.exited;
-  }
-}
-
 describe('LocalStore across processes', function () {
   this.timeout(90_000);
   let directory: string;
-  const children: Child[] = [];
+  const children: ForkedChild<ChildMessage>[] = [];
 
   beforeEach(() => {
     directory = mkdtempSync(join(tmpdir(), 'kv-local-proc-'));
@@ -86,9 +31,9 @@ describe('LocalStore across processes', function () {
     const store = await LocalStore.open(directory, { sweepIntervalMs: 0 });
     try {
       const ns = (await store.createNamespace('shared')).id;
-      const child = new Child(['two-process', directory, ns, String(count)]);
+      const child = new ForkedChild<ChildMessage>(CHILD_SCRIPT, ['two-process', directory, ns, String(count)]);
       children.push(child);
-      await child.waitFor('ready', 15_000);
+      await child.waitForType('ready', 15_000);
       for (let i = 0; i < count; i++) {
         await store.put(ns, `parent/${i}`, `from parent ${i}`);
         const seen = await store.get(ns, `child/${i}`);
@@ -106,7 +51,7 @@ describe('LocalStore across processes', function () {
         await sleep(20);
       }
       assert.equal(sawChildKeys, count, 'the parent reads every key the child wrote');
-      const done = await child.waitFor('done', 30_000);
+      const done = await child.waitForType('done', 30_000);
       assert.equal(done.sawParentKeys, count, 'the child reads every key the parent wrote');
       assert.equal(done.listedKeys, 2 * count, "the child's listing holds both processes' keys");
       assert.deepEqual(await child.exit(10_000), { code: 0, signal: null });
@@ -120,9 +65,9 @@ describe('LocalStore across processes', function () {
     const setup = await LocalStore.open(directory, { sweepIntervalMs: 0 });
     const ns = (await setup.createNamespace('idle')).id;
     await setup.close();
-    const child = new Child(['leave-open', directory, ns]);
+    const child = new ForkedChild<ChildMessage>(CHILD_SCRIPT, ['leave-open', directory, ns]);
     children.push(child);
-    await child.waitFor('ready', 15_000);
+    await child.waitForType('ready', 15_000);
     assert.deepEqual(await child.exit(10_000), { code: 0, signal: null });
   });
 
@@ -137,9 +82,9 @@ describe('LocalStore across processes', function () {
     let committedBatches = 0;
     const killDelays: number[] = [];
     for (let round = 0; round < 3; round++) {
-      const child = new Child(['bulk-import', directory, ns, String(nextCall)]);
+      const child = new ForkedChild<ChildMessage>(CHILD_SCRIPT, ['bulk-import', directory, ns, String(nextCall)]);
       children.push(child);
-      await child.waitFor('ready', 15_000);
+      await child.waitForType('ready', 15_000);
       const delay = 150 + Math.floor(Math.random() * 1200);
       killDelays.push(delay);
       await sleep(delay);

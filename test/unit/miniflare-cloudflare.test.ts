@@ -1,7 +1,8 @@
 // The Cloudflare provider, target 'wrangler-dev', against Miniflare's explorer API (the code `wrangler dev` runs),
 // code nobody here wrote. Data is checked from the other side through Miniflare's own KV binding.
 import assert from 'node:assert/strict';
-import { Miniflare } from 'miniflare';
+import type { Miniflare } from 'miniflare';
+import { startMiniflareExplorer } from '../support/miniflareExplorer';
 import { KvError } from '../../src/core/errors';
 import { CloudflareStore } from '../../src/providers/cloudflare';
 import { runStoreContract } from '../support/storeContract';
@@ -19,16 +20,8 @@ interface Binding {
 const NAMESPACE = 'NS';
 
 async function startMiniflare(): Promise<{ mf: Miniflare; baseUrl: string; kv: Binding }> {
-  const mf = new Miniflare({
-    modules: true,
-    script: 'export default { fetch() { return new Response("ok") } }',
-    kvNamespaces: [NAMESPACE],
-    unsafeLocalExplorer: true,
-    host: '127.0.0.1',
-    port: 0,
-  });
-  const url = await mf.ready;
-  return { mf, baseUrl: `${url.href}cdn-cgi/explorer/api`, kv: (await mf.getKVNamespace(NAMESPACE)) as unknown as Binding };
+  const { miniflare: mf, apiRoot } = await startMiniflareExplorer([NAMESPACE]);
+  return { mf, baseUrl: apiRoot, kv: (await mf.getKVNamespace(NAMESPACE)) as unknown as Binding };
 }
 
 /** Deletes every key through the binding, so each test starts from an empty namespace. */

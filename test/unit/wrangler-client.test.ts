@@ -3,12 +3,13 @@
 // backing LocalStore rather than through wrangler. wrangler 4 needs Node ≥ 22.12 (test/support/node22.ts).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStore } from '../../src/providers/local';
 import { startCloudflareServer, type CloudflareServer } from '../../src/server/cloudflare';
-import { ensureNode22, repoRoot } from '../support/node22';
+import { ensureNode22 } from '../support/node22';
+import { makeWranglerSandbox, type WranglerSandbox } from '../support/wranglerSandbox';
 
 const TOKEN = 'wrangler-test-token-0123456789';
 const ACCOUNT = 'acc';
@@ -27,8 +28,9 @@ function text(bytes: Uint8Array | undefined): string | undefined {
 describe('wrangler as a client of the Cloudflare-dialect server', function () {
   this.timeout(WRANGLER_TIMEOUT_MS);
   let node22: string;
-  let wranglerJs: string;
+  let sandbox: WranglerSandbox;
   let work: string;
+  let storeDir: string;
   let store: LocalStore;
   let server: CloudflareServer;
   let ns: string;
@@ -36,16 +38,11 @@ describe('wrangler as a client of the Cloudflare-dialect server', function () {
   before(async function () {
     this.timeout(6 * 60_000); // a first run may install Node 22 into .cache/node22
     node22 = await ensureNode22();
-    const root = repoRoot();
-    wranglerJs = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-    work = mkdtempSync(join(tmpdir(), 'kv-wrangler-'));
-    for (const dir of ['home', 'cwd', 'tmp/update-check']) mkdirSync(join(work, dir), { recursive: true });
-    // wrangler asks the package registry for its latest version on some paths; a fresh cache answer keeps every
-    // request of this test on 127.0.0.1.
-    const version = (JSON.parse(readFileSync(join(root, 'node_modules', 'wrangler', 'package.json'), 'utf8')) as { version: string }).version;
-    writeFileSync(join(work, 'tmp', 'update-check', 'wrangler-latest.json'), JSON.stringify({ latest: version, lastUpdate: Date.now() }));
-    store = await LocalStore.open(join(work, 'store'), { sweepIntervalMs: 0 });
+    storeDir = mkdtempSync(join(tmpdir(), 'kv-wrangler-store-'));
+    store = await LocalStore.open(storeDir, { sweepIntervalMs: 0 });
     server = await startCloudflareServer({ store, token: TOKEN, accountId: ACCOUNT });
+    sandbox = makeWranglerSandbox({ baseUrl: server.baseUrl, token: TOKEN, accountId: ACCOUNT }, 'kv-wrangler-');
+    work = sandbox.work;
   });
 
   beforeEach(async () => {
@@ -57,26 +54,14 @@ describe('wrangler as a client of the Cloudflare-dialect server', function () {
     await server?.close();
     await store?.close();
     if (work) rmSync(work, { recursive: true, force: true });
+    if (storeDir) rmSync(storeDir, { recursive: true, force: true });
   });
 
   function wrangler(args: string[]): Promise<WranglerRun> {
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: join(work, 'home'),
-      TMPDIR: join(work, 'tmp'),
-      CI: 'true',
-      CLOUDFLARE_API_BASE_URL: server.baseUrl,
-      CLOUDFLARE_API_TOKEN: TOKEN,
-      CLOUDFLARE_ACCOUNT_ID: ACCOUNT,
-      WRANGLER_SEND_METRICS: 'false',
-      WRANGLER_SEND_ERROR_REPORTS: 'false',
-      WRANGLER_HIDE_BANNER: 'true',
-      // Anything not bound for the server goes to a closed local port instead of out.
-      HTTPS_PROXY: 'http://127.0.0.1:9',
-      NO_PROXY: '127.0.0.1,localhost',
-    };
+    // The server of the moment: a test may swap in another one.
+    const env = { ...sandbox.env, CLOUDFLARE_API_BASE_URL: server.baseUrl };
     return new Promise((resolve) => {
-      execFile(node22, [wranglerJs, ...args], { cwd: join(work, 'cwd'), env, timeout: WRANGLER_TIMEOUT_MS - 5_000 }, (error, stdout, stderr) => {
+      execFile(node22, [sandbox.wranglerJs, ...args], { cwd: join(work, 'cwd'), env, timeout: WRANGLER_TIMEOUT_MS - 5_000 }, (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
         resolve({ code, stdout, stderr });
       });
