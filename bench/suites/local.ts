@@ -10,6 +10,7 @@ import {
   alternate,
   log,
   machine,
+  median,
   ratioCase,
   timeMs,
   type BenchCase,
@@ -25,8 +26,6 @@ import { openRawLmdb, rawListAll, rawRootChildren, seedRawLmdb } from '../peers/
 const MINIFLARE_TARGET = 1 / 30;
 /** Within 2× of the raw engine. */
 const RAW_TARGET = 2;
-/** A durable put within 3× of one page write plus fdatasync (LMDB commits write a data page and a meta page). */
-const FLUSH_FLOOR_TARGET = 3;
 
 interface Sizes {
   keys: number;
@@ -174,6 +173,7 @@ export async function runLocalSuite(options: RunOptions): Promise<SuiteResult> {
       },
     );
     // The physical floor: what any put that must survive a power loss costs on this disk, whatever the store.
+    // Reported beside the Miniflare case, not as a target of its own: it says whether 30× Miniflare is possible.
     log('local: sequential put vs the flush floor');
     const floor = await alternate(
       [
@@ -182,17 +182,12 @@ export async function runLocalSuite(options: RunOptions): Promise<SuiteResult> {
       ] satisfies Contender[],
       { warmup: 1, reps: sizes.fastReps, label: 'sequential put (vs the flush floor)' },
     );
-    cases.push(
-      ratioCase({
-        name: 'sequential put vs the flush floor',
-        unit: 'µs/op',
-        ours: floor.ours,
-        peer: floor.floor,
-        peerName: 'one 4 kB write + fdatasync',
-        target: FLUSH_FLOOR_TARGET,
-        detail: `${sizes.puts} awaited puts vs ${sizes.puts} page writes each followed by fdatasync, in the store's directory`,
-      }),
-    );
+    const putVsMiniflare = cases.find((each) => each.name === 'sequential put vs Miniflare')!;
+    const floorMedian = median(floor.floor);
+    putVsMiniflare.detail +=
+      `; the disk's flush floor (one 4 kB write + fdatasync in the store's directory, alternating with ours) is ` +
+      `${floorMedian.toFixed(0)} µs/op against ours ${median(floor.ours).toFixed(0)}: 30× Miniflare would need ` +
+      `${(putVsMiniflare.peer * MINIFLARE_TARGET).toFixed(0)} µs/op`;
 
     // --- sequential get: keys spread over the seeded namespace.
     const getKey = (index: number, count: number) => benchKey((index * Math.max(1, Math.floor(sizes.keys / count))) % sizes.keys);
