@@ -203,8 +203,8 @@ function lowerCaseNames(headers: Record<string, string> | undefined): Record<str
 }
 
 /**
- * undici, loaded on first use: it is most of the bundle, and evaluating it at start-up would cost the extension's
- * activation (which needs no network) tens of milliseconds. esbuild keeps a bundled `require` lazy.
+ * undici, loaded when a client sends its first request: loading it costs tens of milliseconds, which activation
+ * (no network needed) should not pay. The extension bundle keeps undici in a file of its own (scripts/build.mjs).
  */
 function loadUndici(): typeof import('undici') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -231,8 +231,10 @@ export class RestClient {
   private readonly random: () => number;
   private readonly semaphore: Semaphore;
   private readonly spacer?: KeyWriteSpacer;
-  private readonly dispatcher: Dispatcher;
+  /** The caller's dispatcher, or this client's own Agent once its first request needs it. */
+  private dispatcher?: Dispatcher;
   private readonly ownsDispatcher: boolean;
+  private readonly maxConcurrent: number;
   private closed = false;
 
   /** Throws an 'invalid' KvError when the base URL breaks the transport rule, so nothing is ever sent to it. */
@@ -246,19 +248,11 @@ export class RestClient {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
-    const maxConcurrent = options.maxConcurrentRequests ?? 8;
-    this.semaphore = new Semaphore(maxConcurrent);
+    this.maxConcurrent = options.maxConcurrentRequests ?? 8;
+    this.semaphore = new Semaphore(this.maxConcurrent);
     if (options.writeIntervalMs && options.writeIntervalMs > 0) this.spacer = new KeyWriteSpacer(options.writeIntervalMs, this.clock);
     this.ownsDispatcher = options.dispatcher === undefined;
-    this.dispatcher =
-      options.dispatcher ??
-      new (loadUndici().Agent)({
-        connections: maxConcurrent,
-        keepAliveTimeout: 30_000,
-        connect: { timeout: this.timeouts.connectMs },
-        headersTimeout: this.timeouts.headersMs,
-        bodyTimeout: this.timeouts.bodyMs,
-      });
+    this.dispatcher = options.dispatcher;
   }
 
   /** Requests in flight right now (for tests of the concurrency bound). */
@@ -281,7 +275,20 @@ export class RestClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.ownsDispatcher) await this.dispatcher.close();
+    if (this.ownsDispatcher) await this.dispatcher?.close();
+  }
+
+  private pool(): Dispatcher {
+    // A request that waited for a slot while close() ran must not open a pool nobody will close.
+    if (this.closed && this.ownsDispatcher) throw new KvError('unavailable', `The ${this.provider} connection is closed.`);
+    this.dispatcher ??= new (loadUndici().Agent)({
+      connections: this.maxConcurrent,
+      keepAliveTimeout: 30_000,
+      connect: { timeout: this.timeouts.connectMs },
+      headersTimeout: this.timeouts.headersMs,
+      bodyTimeout: this.timeouts.bodyMs,
+    });
+    return this.dispatcher;
   }
 
   private async send(request: RestRequest, url: URL): Promise<RestResponse> {
@@ -319,7 +326,7 @@ export class RestClient {
     const release = await this.semaphore.acquire(request.signal);
     const startedAt = this.clock.now();
     try {
-      const response = await this.dispatcher.request({
+      const response = await this.pool().request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: request.method,
