@@ -4,9 +4,6 @@
 
 import { extensionContext, installVscodeShim, registrations } from './vscodeShim';
 
-/** Loaded on first use, not at activation (scripts/build.mjs, src/vscode/storeFactory.ts): lmdb and dist/undici.js. */
-const DEFERRED_MODULES: Record<string, RegExp> = { lmdb: /[\\/]node_modules[\\/]lmdb[\\/]/, undici: /[\\/]undici(\.js|[\\/])/ };
-
 interface ExtensionModule {
   activate(context: unknown): unknown;
   deactivate?(): unknown;
@@ -27,8 +24,6 @@ function main(): void {
   const api = extension.activate(context);
   const activated = process.hrtime.bigint();
   if (!api || typeof api !== 'object') throw new Error('activate() returned no API object');
-  const loadedFiles = Object.keys(require.cache);
-  const deferredLoaded = Object.keys(DEFERRED_MODULES).filter((name) => loadedFiles.some((file) => DEFERRED_MODULES[name].test(file)));
   process.stdout.write(
     JSON.stringify({
       requireMs: Number(loaded - start) / 1e6,
@@ -36,7 +31,6 @@ function main(): void {
       commands: registrations.commands.length,
       treeViews: registrations.treeViews,
       fileSystems: registrations.fileSystems,
-      deferredLoaded,
     }) + '\n',
   );
   for (const subscription of context.subscriptions) subscription.dispose();

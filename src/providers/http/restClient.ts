@@ -203,8 +203,8 @@ function lowerCaseNames(headers: Record<string, string> | undefined): Record<str
 }
 
 /**
- * undici, loaded when a client sends its first request: loading it costs tens of milliseconds, which activation
- * (no network needed) should not pay. The extension bundle keeps undici in a file of its own (scripts/build.mjs).
+ * undici, loaded when a client sends its first request: it is most of the bundle, and evaluating it costs tens of
+ * milliseconds, which activation (no network needed) should not pay. esbuild keeps a bundled `require` lazy.
  */
 function loadUndici(): typeof import('undici') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
